@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Build the dom0 and domU initramfs images for the Xen rig.
+
+dom0 gets busybox, the Xen 4.17 toolstack (xenstored, xenconsoled,
+xen-init-dom0, xl, the xenstore clients, vchan-socket-proxy) with the shared
+libraries they need, the in-guest tests, the initramfs hooks shipped under
+tools/qubes/, and the domU kernel and initramfs. One dom0 image is built per
+kernel variant, because it carries that variant's kernel for its domUs.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+XEN_BINS = [
+    "usr/lib/xen-4.17/bin/xl",
+    "usr/lib/xen-4.17/bin/xenstored",
+    "usr/lib/xen-4.17/bin/xenconsoled",
+    "usr/lib/xen-4.17/bin/xen-init-dom0",
+    "usr/lib/xen-4.17/bin/vchan-socket-proxy",
+    "usr/lib/xen-4.17/bin/libxl-save-helper",
+    "usr/bin/xenstore",
+]
+XENSTORE_CMDS = ["read", "write", "ls", "list", "rm", "exists", "watch", "chmod"]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+class Image:
+    def __init__(self, root: Path, xen: Path):
+        self.root = root
+        self.xen = xen
+        shutil.rmtree(root, ignore_errors=True)
+        for d in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "run",
+                  "root", "var/log", "var/run", "var/lib", "usr/bin",
+                  "usr/sbin", "lib64", "tests/bin"]:
+            (root / d).mkdir(parents=True, exist_ok=True)
+        self.copy_file(Path("/bin/busybox"), "bin/busybox", mode=0o755)
+        (root / "etc/passwd").write_text(
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+        (root / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
+
+    def copy_file(self, src: Path, dst: str, mode=None):
+        out = self.root / dst.lstrip("/")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, out)
+        if mode is not None:
+            out.chmod(mode)
+
+    def add_binary(self, src: Path, dst: str):
+        """Copies an ELF program and every shared library it loads."""
+        self.copy_file(src, dst, mode=0o755)
+        env = dict(os.environ)
+        env["LD_LIBRARY_PATH"] = str(self.xen / "usr/lib/x86_64-linux-gnu")
+        out = subprocess.run(["ldd", str(src)], env=env, capture_output=True,
+                             text=True)
+        if "not a dynamic executable" in out.stdout + out.stderr:
+            return
+        for line in out.stdout.splitlines():
+            m = re.search(r"=>\s*(\S+)", line) or re.match(r"\s*(/\S+)", line)
+            if not m:
+                continue
+            lib = Path(m.group(1))
+            if "not found" in line or not lib.exists():
+                sys.exit(f"initramfs: {src} needs a missing library: {line.strip()}")
+            if str(lib).startswith(str(self.xen)):
+                dst_lib = "/" + str(lib.relative_to(self.xen))
+            else:
+                dst_lib = str(lib)
+            if not (self.root / dst_lib.lstrip("/")).exists():
+                self.copy_file(lib.resolve(), dst_lib)
+
+    def add_tree(self, src: Path, dst: str):
+        if src.exists():
+            shutil.copytree(src, self.root / dst.lstrip("/"), dirs_exist_ok=True)
+
+    def write(self, rel: str, text: str, mode=0o644):
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        p.chmod(mode)
+
+    def pack(self, out: Path):
+        tmp = out.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            files = subprocess.run(["find", "."], cwd=self.root, check=True,
+                                   capture_output=True).stdout
+            cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "-R", "0:0",
+                                     "--quiet"], cwd=self.root,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            gz = subprocess.Popen(["gzip", "-1"], stdin=cpio.stdout, stdout=f)
+            cpio.stdin.write(files)
+            cpio.stdin.close()
+            cpio.stdout.close()
+            if cpio.wait() or gz.wait():
+                sys.exit("initramfs: cpio/gzip failed")
+        tmp.rename(out)
+
+
+def build_programs(repo: Path, out: Path):
+    """Compiles the in-guest test programs (static, so both images can run them)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for src in sorted((repo / "tools/tests/prog").glob("*.c")):
+        exe = out / src.stem
+        if exe.exists() and exe.stat().st_mtime >= src.stat().st_mtime:
+            continue
+        run(["gcc", "-O2", "-Wall", "-Werror", "-static", "-o", str(exe), str(src)])
+
+
+def add_tests(img: Image, repo: Path, progs: Path):
+    img.add_tree(repo / "tools/tests/guest", "/tests")
+    for exe in progs.iterdir():
+        img.copy_file(exe, f"/tests/bin/{exe.name}", mode=0o755)
+    img.add_tree(repo / "tools/qubes", "/tests/hooks")
+    for p in (img.root / "tests").rglob("*"):
+        if p.is_file() and (p.suffix == ".sh" or p.parent.name in ("bin",)):
+            p.chmod(0o755)
+
+
+def build_domu(repo: Path, work: Path, progs: Path) -> Path:
+    img = Image(work / "initramfs/domu", work / "xen")
+    img.copy_file(repo / "tools/rig/domu-init", "/init", mode=0o755)
+    # Xen's shutdown request runs /sbin/poweroff through orderly_poweroff().
+    img.write("sbin/poweroff", "#!/bin/busybox sh\nexec /bin/busybox poweroff -f\n", 0o755)
+    add_tests(img, repo, progs)
+    out = work / "initramfs/domu.cpio.gz"
+    img.pack(out)
+    return out
+
+
+def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path):
+    xen = work / "xen"
+    img = Image(work / f"initramfs/dom0-{variant}", xen)
+    for b in XEN_BINS:
+        img.add_binary(xen / b, "/usr/sbin/" + Path(b).name)
+    for c in XENSTORE_CMDS:
+        os.symlink("xenstore", img.root / f"usr/sbin/xenstore-{c}")
+    img.copy_file(Path("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
+                  "/lib/x86_64-linux-gnu/libgcc_s.so.1")
+    # libxl-save-helper is looked up in its packaged place.
+    os.makedirs(img.root / "usr/lib/xen-4.17/bin", exist_ok=True)
+    os.symlink("/usr/sbin/libxl-save-helper",
+               img.root / "usr/lib/xen-4.17/bin/libxl-save-helper")
+    for d in ["var/lib/xen", "var/lib/xenstored", "var/log/xen/console",
+              "var/run/xen", "var/run/xenstored", "etc/xen", "var/lock"]:
+        (img.root / d).mkdir(parents=True, exist_ok=True)
+    img.copy_file(repo / "tools/rig/dom0-init", "/init", mode=0o755)
+    kernel = work / f"build-{variant}/arch/x86/boot/bzImage"
+    img.copy_file(kernel, "/guest/bzImage")
+    img.copy_file(domu, "/guest/initrd.gz")
+    img.write("etc/xenrig-variant", variant + "\n")
+    add_tests(img, repo, progs)
+    img.pack(work / f"initramfs/dom0-{variant}.cpio.gz")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--repo", type=Path, required=True)
+    ap.add_argument("--variant", action="append", default=[])
+    args = ap.parse_args()
+    progs = args.work / "initramfs/progs"
+    build_programs(args.repo, progs)
+    domu = build_domu(args.repo, args.work, progs)
+    for v in args.variant or ["rust", "c"]:
+        if (args.work / f"build-{v}/arch/x86/boot/bzImage").exists():
+            build_dom0(args.repo, args.work, v, progs, domu)
+
+
+if __name__ == "__main__":
+    main()

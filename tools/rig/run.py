@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot Xen + dom0 under QEMU (TCG) and collect the in-guest test results.
+
+Each boot runs one suite (tools/tests/guest/suites/NAME.sh) with its own
+dom0 command line. Guest lines "XENRIG: PASS name" / "XENRIG: FAIL name: why"
+become one PASS/FAIL line per case; every boot also checks that it reached
+the end of its suite and that the kernel log shows no oops, warning, lockup
+or stall. The closing line is "N passed, N failed"; the exit code is 1 on
+any failure. Every wait has a timeout and QEMU never outlives this program.
+"""
+
+import argparse
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# name: (dom0 command line additions, suite, timeout in seconds)
+BOOTS = {
+    "scrub-qubes": ("xen_scrub_pages=0", "scrub_qubes", 900),
+    "scrub-off": ("xen_scrub_pages=off", "scrub_off", 300),
+    "scrub-invalid": ("xen_scrub_pages=maybe", "scrub_bad", 300),
+}
+SUITES = {"all": list(BOOTS)}
+
+XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M "
+            "dom0_max_vcpus=2 loglvl=all guest_loglvl=all")
+DOM0_ARGS = "console=hvc0 earlyprintk=xen panic=5"
+IDLE_TIMEOUT = 300
+
+BAD_KERNEL_LINES = re.compile(
+    r"Oops|BUG:|WARNING:|Call Trace|soft lockup|hard LOCKUP|"
+    r"rcu: INFO|self-detected stall|Kernel panic|general protection|"
+    r"\(XEN\) Panic|Domain 0 crashed")
+
+
+def qemu_cmd(work: Path, variant: str, dom0_args: str):
+    xen = work / "xen/xen.elf"
+    kernel = work / f"build-{variant}/arch/x86/boot/bzImage"
+    initrd = work / f"initramfs/dom0-{variant}.cpio.gz"
+    for f in (xen, kernel, initrd):
+        if not f.exists():
+            sys.exit(f"run: {f} is missing: run tools/xenrig build and initramfs first")
+    if "," in dom0_args:
+        sys.exit("run: the dom0 command line cannot hold commas (QEMU splits -initrd on them)")
+    return ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max,-smap,-smep",
+            "-m", "3072", "-smp", "2", "-nodefaults", "-display", "none",
+            "-no-reboot", "-serial", "stdio", "-kernel", str(xen),
+            "-append", XEN_ARGS,
+            "-initrd", f"{kernel} {dom0_args},{initrd}"]
+
+
+def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
+    """Runs one boot; returns (started, done, results, bad_lines)."""
+    args = f"{DOM0_ARGS} {extra_args} xenrig.suite={suite}".strip()
+    cmd = qemu_cmd(work, variant, args)
+    results, bad = [], []
+    started = done = False
+    t0 = time.monotonic()
+    last = t0
+    with open(log_path, "w") as log:
+        log.write("# " + " ".join(cmd) + "\n")
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        buf = b""
+        try:
+            while True:
+                now = time.monotonic()
+                if now - t0 > timeout:
+                    results.append(("FAIL", "boot-finished-in-time",
+                                    f"no end after {timeout} s"))
+                    break
+                if now - last > IDLE_TIMEOUT:
+                    results.append(("FAIL", "boot-finished-in-time",
+                                    f"no output for {IDLE_TIMEOUT} s"))
+                    break
+                r, _, _ = select.select([proc.stdout], [], [], 1.0)
+                if not r:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                last = time.monotonic()
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for raw in lines:
+                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    log.write(line + "\n")
+                    if echo:
+                        print(line, flush=True)
+                    if "XENRIG-START" in line:
+                        started = True
+                    elif "XENRIG-DONE" in line:
+                        done = True
+                    m = re.search(r"XENRIG: (PASS|FAIL) (\S+)(?:: (.*))?", line)
+                    if m:
+                        results.append((m.group(1), m.group(2), m.group(3) or ""))
+                    elif BAD_KERNEL_LINES.search(line):
+                        bad.append(line.strip())
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return started, done, results, bad
+
+
+def run_boot(args, variant, name):
+    extra, suite, timeout = BOOTS[name]
+    logs = args.work / "logs"
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"{variant}-{name}.log"
+    for attempt in (1, 2):
+        started, done, results, bad = boot(args.work, variant, name, extra,
+                                           suite, timeout, args.verbose, log_path)
+        if started or attempt == 2:
+            break
+        print(f"note: {variant}/{name} died before its tests; booting once more "
+              f"(log of the failed boot: {log_path}.failed)", flush=True)
+        os.replace(log_path, str(log_path) + ".failed")
+    if not done:
+        results.append(("FAIL", "suite-completed",
+                        f"suite {'stopped early' if started else 'never started'}; "
+                        f"log: {log_path}"))
+    if bad:
+        results.append(("FAIL", "kernel-log-clean", bad[0][:200]))
+    else:
+        results.append(("PASS", "kernel-log-clean", ""))
+    return results, log_path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--variant", action="append", default=[])
+    ap.add_argument("--suite", default=None,
+                    help="'all' or a boot name: " + ", ".join(BOOTS))
+    ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--interactive", action="store_true")
+    ap.add_argument("--cmdline", default="")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    variants = args.variant or ["rust"]
+
+    if args.interactive:
+        cmd = qemu_cmd(args.work, variants[0],
+                       f"{DOM0_ARGS} {args.cmdline} xenrig.suite=shell".strip())
+        os.execvp(cmd[0], cmd[:cmd.index("-serial")] + ["-serial", "mon:stdio"]
+                  + cmd[cmd.index("-serial") + 2:])
+
+    if args.demo:
+        BOOTS["demo"] = ("xen_scrub_pages=0", "demo", 900)
+        _, _, results, bad = boot(args.work, variants[0], "demo", *BOOTS["demo"],
+                                  echo=True, log_path=args.work / "logs-demo.log")
+        ok = all(r[0] == "PASS" for r in results) and not bad
+        print("demo finished" if ok else "demo: something failed (see above)")
+        return 0 if ok else 1
+
+    names = SUITES.get(args.suite or "all") or [args.suite]
+    for n in names:
+        if n not in BOOTS:
+            sys.exit(f"run: unknown suite '{n}' (have: all, {', '.join(BOOTS)})")
+    passed = failed = 0
+    for variant in variants:
+        for name in names:
+            t0 = time.monotonic()
+            results, log_path = run_boot(args, variant, name)
+            for status, case, why in results:
+                line = f"{status} {variant}/{name}/{case}"
+                if status == "FAIL":
+                    failed += 1
+                    line += f": {why}"
+                else:
+                    passed += 1
+                print(line, flush=True)
+            print(f"# {variant}/{name}: {time.monotonic() - t0:.0f} s, log {log_path}",
+                  flush=True)
+            if any(r[0] == "FAIL" for r in results):
+                with open(log_path) as f:
+                    tail = f.readlines()[-25:]
+                print("# last lines of the log:\n" + "".join("#   " + t for t in tail),
+                      flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the in-guest test suites (sourced by /init). Every case prints
+# exactly one line, "XENRIG: PASS name" or "XENRIG: FAIL name: why"; the host
+# turns those into the summary and the exit code.
+
+M=/sys/devices/system/xen_memory/xen_memory0
+
+pass() { echo "XENRIG: PASS $1"; }
+fail() { echo "XENRIG: FAIL $1: $2"; }
+
+# expect NAME GOT WANT
+expect() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+# wait_until SECONDS COMMAND...: poll every 0.2 s; 0 once COMMAND succeeds.
+wait_until() {
+	local end=$(($(date +%s) + $1))
+	shift
+	while ! "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+# Starts xenstored, xen-init-dom0 and xenconsoled once.
+toolstack_up() {
+	[ -e /run/xenrig-toolstack ] && return 0
+	xenstored --pid-file /var/run/xenstored.pid || return 1
+	wait_until 20 xenstore-read /local/domain/0 >/dev/null 2>&1 ||
+		wait_until 20 test -S /var/run/xenstored/socket || return 1
+	xen-init-dom0 >/tmp/xen-init-dom0.log 2>&1 || return 1
+	xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest \
+		--log-dir=/var/log/xen/console || return 1
+	touch /run/xenrig-toolstack
+}
+
+cur_kb() { cat $M/info/current_kb; }
+
+# balloon_to KIB SECONDS: set target_kb and wait until current_kb reaches it.
+balloon_to() {
+	echo "$1" > $M/target_kb || return 1
+	wait_until "$2" test "$(cur_kb)" = "$1"
+}
+
+# domu_start NAME MEM MAXMEM [EXTRA]: start a PV domU from /guest and wait
+# for its "ready" line on the console.
+domu_start() {
+	cat > "/etc/xen/$1.cfg" <<EOC
+name = "$1"
+type = "pv"
+kernel = "/guest/bzImage"
+ramdisk = "/guest/initrd.gz"
+extra = "console=hvc0 ${4:-}"
+memory = $2
+maxmem = $3
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+EOC
+	xl create "/etc/xen/$1.cfg" >/tmp/xl-create-$1.log 2>&1 || {
+		cat /tmp/xl-create-$1.log
+		return 1
+	}
+	wait_until 120 grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log"
+}
+
+# domu_mem NAME: the domain's current memory in MiB, as xl list reports it.
+domu_mem() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $3 }'; }
+
+# near A B SLACK: |A - B| <= SLACK
+near() { [ -n "$1" ] && [ $(($1 > $2 ? $1 - $2 : $2 - $1)) -le "$3" ]; }
