@@ -151,6 +151,7 @@ def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path):
     for d in ["var/lib/xen", "var/lib/xenstored", "var/log/xen/console",
               "var/run/xen", "var/run/xenstored", "etc/xen", "var/lock"]:
         (img.root / d).mkdir(parents=True, exist_ok=True)
+    img.write("etc/xen/xl.conf", "# xl defaults are fine for the rig\n")
     img.copy_file(repo / "tools/rig/dom0-init", "/init", mode=0o755)
     kernel = work / f"build-{variant}/arch/x86/boot/bzImage"
     img.copy_file(kernel, "/guest/bzImage")

@@ -100,7 +100,7 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
                         started = True
                     elif "XENRIG-DONE" in line:
                         done = True
-                    m = re.search(r"XENRIG: (PASS|FAIL) (\S+)(?:: (.*))?", line)
+                    m = re.search(r"XENRIG: (PASS|FAIL) ([^\s:]+)(?:: (.*))?", line)
                     if m:
                         results.append((m.group(1), m.group(2), m.group(3) or ""))
                     elif BAD_KERNEL_LINES.search(line):

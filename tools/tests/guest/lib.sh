@@ -37,11 +37,12 @@ toolstack_up() {
 }
 
 cur_kb() { cat $M/info/current_kb; }
+kb_is() { [ "$(cur_kb)" = "$1" ]; }
 
 # balloon_to KIB SECONDS: set target_kb and wait until current_kb reaches it.
 balloon_to() {
 	echo "$1" > $M/target_kb || return 1
-	wait_until "$2" test "$(cur_kb)" = "$1"
+	wait_until "$2" kb_is "$1"
 }
 
 # domu_start NAME MEM MAXMEM [EXTRA]: start a PV domU from /guest and wait
@@ -71,3 +72,6 @@ domu_mem() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $3 }'; }
 
 # near A B SLACK: |A - B| <= SLACK
 near() { [ -n "$1" ] && [ $(($1 > $2 ? $1 - $2 : $2 - $1)) -le "$3" ]; }
+
+# domu_mem_near NAME MIB: xl list shows NAME within 4 MiB of MIB.
+domu_mem_near() { near "$(domu_mem "$1")" "$2" 4; }

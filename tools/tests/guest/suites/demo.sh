@@ -21,7 +21,7 @@ if toolstack_up && domu_start demo 256 512; then
 	pass demo-domu-start
 	xl list
 	xl mem-set demo 160m
-	wait_until 60 near "$(domu_mem demo)" 160 4
+	wait_until 60 domu_mem_near demo 160
 	echo "--- after xl mem-set demo 160m"
 	xl list
 	expect demo-domu-mem-set "$(near "$(domu_mem demo)" 160 4 && echo ok)" ok

@@ -58,13 +58,13 @@ echo 1 > $S
 if toolstack_up && domu_start guest1 256 512; then
 	pass domu-pv-create
 	xl mem-set guest1 128m
-	if wait_until 60 near "$(domu_mem guest1)" 128 4; then
+	if wait_until 60 domu_mem_near guest1 128; then
 		pass domu-pv-mem-set-down
 	else
 		fail domu-pv-mem-set-down "xl list says $(domu_mem guest1) MiB, want 128"
 	fi
 	xl mem-set guest1 256m
-	if wait_until 60 near "$(domu_mem guest1)" 256 4; then
+	if wait_until 60 domu_mem_near guest1 256; then
 		pass domu-pv-mem-set-up
 	else
 		fail domu-pv-mem-set-up "xl list says $(domu_mem guest1) MiB, want 256"
