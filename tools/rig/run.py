@@ -94,7 +94,7 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
                 for raw in lines:
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     log.write(line + "\n")
-                    if echo:
+                    if echo and not line.startswith(("[", "(XEN)")):
                         print(line, flush=True)
                     if "XENRIG-START" in line:
                         started = True
@@ -160,7 +160,8 @@ def main():
         _, _, results, bad = boot(args.work, variants[0], "demo", *BOOTS["demo"],
                                   echo=True, log_path=args.work / "logs-demo.log")
         ok = all(r[0] == "PASS" for r in results) and not bad
-        print("demo finished" if ok else "demo: something failed (see above)")
+        print(f"demo finished (full serial log: {args.work / 'logs-demo.log'})" if ok
+              else "demo: something failed (see above)")
         return 0 if ok else 1
 
     names = SUITES.get(args.suite or "all") or [args.suite]

@@ -9,7 +9,8 @@ show() {
 	done
 }
 echo "=== Xen $(cat /sys/hypervisor/version/major).$(cat /sys/hypervisor/version/minor), dom0 kernel $(uname -r), variant $(cat /etc/xenrig-variant)"
-echo "=== scrub switch: $(ls /sys/module/*/parameters/ 2>/dev/null | grep -c scrub) module entries; kernel command line: $(cat /proc/cmdline)"
+grep -q ' T xenmem_reservation_scrub_page$' /proc/kallsyms && impl=scrub.rs || impl=mem-reservation.c
+echo "=== scrub switch from $impl; dom0 command line: $(cat /proc/cmdline)"
 show "dom0 booted with xen_scrub_pages=0"
 sh /tests/hooks/initramfs-tools/scripts/init-top/xen-scrub-pages
 show "after the initramfs hook"
