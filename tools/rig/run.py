@@ -25,6 +25,7 @@ BOOTS = {
     "scrub-qubes": ("xen_scrub_pages=0", "scrub_qubes", 900),
     "scrub-off": ("xen_scrub_pages=off", "scrub_off", 300),
     "scrub-invalid": ("xen_scrub_pages=maybe", "scrub_bad", 300),
+    "domu-pvh": ("", "domu_pvh", 900),
 }
 SUITES = {"all": list(BOOTS)}
 

@@ -45,26 +45,46 @@ balloon_to() {
 	wait_until "$2" kb_is "$1"
 }
 
-# domu_start NAME MEM MAXMEM [EXTRA]: start a PV domU from /guest and wait
-# for its "ready" line on the console.
+# domu_start NAME MEM MAXMEM [EXTRA] [TYPE]: start a domU (TYPE pv, the
+# default, or pvh) from /guest and wait for its "ready" line on the console.
+# A PVH guest under TCG needs tsc_mode="native" and noxsave, and now and then
+# triple-faults early: it gets a second try.
 domu_start() {
+	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" try
+	if [ "$type" = pvh ]; then
+		extra="$extra noxsave"
+		more='tsc_mode = "native"'
+	fi
 	cat > "/etc/xen/$1.cfg" <<EOC
 name = "$1"
-type = "pv"
+type = "$type"
 kernel = "/guest/bzImage"
 ramdisk = "/guest/initrd.gz"
-extra = "console=hvc0 ${4:-}"
+extra = "$extra"
 memory = $2
 maxmem = $3
 vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
+$more
 EOC
-	xl create "/etc/xen/$1.cfg" >/tmp/xl-create-$1.log 2>&1 || {
-		cat /tmp/xl-create-$1.log
-		return 1
-	}
-	wait_until 120 grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log"
+	for try in 1 2; do
+		: > "/var/log/xen/console/guest-$1.log"
+		xl create "/etc/xen/$1.cfg" >/tmp/xl-create-$1.log 2>&1 || {
+			cat /tmp/xl-create-$1.log
+			return 1
+		}
+		wait_until 180 domu_ready "$1" && return 0
+		[ "$type" = pvh ] || return 1
+		echo "domu_start: $1 did not come up; one more try"
+		xl destroy "$1" 2>/dev/null
+	done
+	return 1
+}
+
+# domu_ready NAME: the domU printed its ready line (and is still there).
+domu_ready() {
+	grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log" 2>/dev/null
 }
 
 # domu_mem NAME: the domain's current memory in MiB, as xl list reports it.
