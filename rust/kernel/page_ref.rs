@@ -8,6 +8,8 @@
 //! code are also handed pages they do not own (a page on its way back to the hypervisor, a page
 //! in a caller's array): [`PageRef`] is such a page, borrowed exclusively for a lifetime.
 
+#![warn(clippy::undocumented_unsafe_blocks, clippy::unnecessary_safety_comment)]
+
 use crate::bindings;
 use core::{marker::PhantomData, ptr::NonNull};
 

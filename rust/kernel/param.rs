@@ -6,9 +6,11 @@
 //!
 //! A built-in parameter is a `struct kernel_param` in the `__param` section: the boot-time
 //! parser walks that section and calls the parameter's `set` operation with the value from the
-//! command line. [`core_param_bool!`] declares such an entry for a boolean with no module
-//! prefix (what C's `core_param()` does), together with its storage, which C code may name as
-//! an `extern bool`.
+//! command line. [`core_param_bool!`](crate::core_param_bool) declares such an entry for a
+//! boolean with no module prefix (what C's `core_param()` does), together with its storage,
+//! which C code may name as an `extern bool`.
+
+#![warn(clippy::undocumented_unsafe_blocks, clippy::unnecessary_safety_comment)]
 
 use crate::{bindings, str::CStr};
 use core::sync::atomic::{AtomicBool, Ordering};

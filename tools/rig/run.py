@@ -147,6 +147,8 @@ def main():
     ap.add_argument("--interactive", action="store_true")
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--results", type=Path,
+                    help="PASS/FAIL lines from earlier steps, counted in the summary")
     args = ap.parse_args()
     variants = args.variant or ["rust"]
 
@@ -170,6 +172,15 @@ def main():
         if n not in BOOTS:
             sys.exit(f"run: unknown suite '{n}' (have: all, {', '.join(BOOTS)})")
     passed = failed = 0
+    if args.results:
+        if not args.results.exists():
+            print(f"FAIL checks/ran: {args.results} is missing")
+            failed += 1
+        for line in args.results.read_text().splitlines() if args.results.exists() else []:
+            if line.startswith("PASS "):
+                passed += 1
+            elif line.startswith("FAIL "):
+                failed += 1
     for variant in variants:
         for name in names:
             t0 = time.monotonic()
