@@ -29,6 +29,14 @@ BOOTS = {
 }
 SUITES = {"all": list(BOOTS)}
 
+# Benchmarks: name -> dom0 boots (command line additions, suite). Each round
+# boots every variant for every entry, alternating which variant goes first.
+BENCHES = {
+    "dom0": [("init_on_alloc=1 xenrig.reps=3", "bench_dom0"),
+             ("init_on_alloc=0 xenrig.reps=3", "bench_dom0")],
+    "pvh": [("xenrig.reps=2", "bench_pvh")],
+}
+
 XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M "
             "dom0_max_vcpus=2 loglvl=all guest_loglvl=all")
 DOM0_ARGS = "console=hvc0 earlyprintk=xen panic=5"
@@ -57,10 +65,13 @@ def qemu_cmd(work: Path, variant: str, dom0_args: str):
 
 
 def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
-    """Runs one boot; returns (started, done, results, bad_lines)."""
+    """Runs one boot; returns (started, done, results, bad_lines, bench).
+
+    bench holds (key, value) from the guest's "XENRIG-BENCH key value" lines.
+    """
     args = f"{DOM0_ARGS} {extra_args} xenrig.suite={suite}".strip()
     cmd = qemu_cmd(work, variant, args)
-    results, bad = [], []
+    results, bad, bench = [], [], []
     started = done = False
     t0 = time.monotonic()
     last = t0
@@ -102,15 +113,18 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
                     elif "XENRIG-DONE" in line:
                         done = True
                     m = re.search(r"XENRIG: (PASS|FAIL) ([^\s:]+)(?:: (.*))?", line)
+                    b = re.search(r"XENRIG-BENCH (\S+) ([0-9.]+)$", line)
                     if m:
                         results.append((m.group(1), m.group(2), m.group(3) or ""))
+                    elif b:
+                        bench.append((b.group(1), float(b.group(2))))
                     elif BAD_KERNEL_LINES.search(line):
                         bad.append(line.strip())
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    return started, done, results, bad
+    return started, done, results, bad, bench
 
 
 def run_boot(args, variant, name):
@@ -119,7 +133,7 @@ def run_boot(args, variant, name):
     logs.mkdir(exist_ok=True)
     log_path = logs / f"{variant}-{name}.log"
     for attempt in (1, 2):
-        started, done, results, bad = boot(args.work, variant, name, extra,
+        started, done, results, bad, _ = boot(args.work, variant, name, extra,
                                            suite, timeout, args.verbose, log_path)
         if started or attempt == 2:
             break
@@ -137,6 +151,57 @@ def run_boot(args, variant, name):
     return results, log_path
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if xs else float("nan")
+
+
+def run_bench(args, variants):
+    """Alternates the variants over rounds and prints medians and ratios."""
+    names = list(BENCHES) if args.bench == "all" else args.bench.split(",")
+    for n in names:
+        if n not in BENCHES:
+            sys.exit(f"run: unknown benchmark '{n}' (have: all, {', '.join(BENCHES)})")
+    samples = {}
+    failures = 0
+    logs = args.work / "logs"
+    logs.mkdir(exist_ok=True)
+    for rnd in range(args.rounds):
+        order = variants if rnd % 2 == 0 else list(reversed(variants))
+        for n in names:
+            for i, (extra, suite) in enumerate(BENCHES[n]):
+                for v in order:
+                    log = logs / f"bench-{n}{i}-{v}-r{rnd}.log"
+                    _, done, results, bad, bench = boot(
+                        args.work, v, f"bench-{n}", extra, suite, 1800,
+                        args.verbose, log)
+                    for key, val in bench:
+                        samples.setdefault(key, {}).setdefault(v, []).append(val)
+                    fails = [r for r in results if r[0] == "FAIL"]
+                    if fails or bad or not done:
+                        failures += 1
+                        why = fails[0][2] if fails else (bad[0] if bad else "did not finish")
+                        print(f"# round {rnd + 1}: {v} {n} had a problem: {why} (log {log})")
+                    print(f"# round {rnd + 1}/{args.rounds}: {v} {n}{i} done", flush=True)
+    width = max([len(k) for k in samples] + [10])
+    head = f"{'benchmark':<{width}}  " + "  ".join(f"{v + ' median':>12}" for v in variants)
+    if len(variants) == 2:
+        head += f"  {variants[0] + '/' + variants[1]:>10}"
+    lines = [head]
+    for key in sorted(samples):
+        meds = [median(samples[key].get(v, [])) for v in variants]
+        line = f"{key:<{width}}  " + "  ".join(f"{m:12.3f}" for m in meds)
+        if len(variants) == 2 and meds[1]:
+            line += f"  {meds[0] / meds[1]:10.2f}"
+        ns = ",".join(str(len(samples[key].get(v, []))) for v in variants)
+        lines.append(line + f"   (n={ns})")
+    print("\n".join(lines))
+    print("# -MBps: higher is better; -s: lower is better (guest time).")
+    (args.work / "bench-results.txt").write_text("\n".join(lines) + "\n")
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, required=True)
@@ -147,6 +212,9 @@ def main():
     ap.add_argument("--interactive", action="store_true")
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--bench", default=None,
+                    help="run benchmarks: " + ", ".join(BENCHES) + " or all")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--results", type=Path,
                     help="PASS/FAIL lines from earlier steps, counted in the summary")
     args = ap.parse_args()
@@ -160,12 +228,15 @@ def main():
 
     if args.demo:
         BOOTS["demo"] = ("xen_scrub_pages=0", "demo", 900)
-        _, _, results, bad = boot(args.work, variants[0], "demo", *BOOTS["demo"],
+        _, _, results, bad, _ = boot(args.work, variants[0], "demo", *BOOTS["demo"],
                                   echo=True, log_path=args.work / "logs-demo.log")
         ok = all(r[0] == "PASS" for r in results) and not bad
         print(f"demo finished (full serial log: {args.work / 'logs-demo.log'})" if ok
               else "demo: something failed (see above)")
         return 0 if ok else 1
+
+    if args.bench:
+        return run_bench(args, variants)
 
     names = SUITES.get(args.suite or "all") or [args.suite]
     for n in names:
