@@ -202,7 +202,14 @@ def run_bench(args, variants):
     return 1 if failures else 0
 
 
+def _terminate(signum, _frame):
+    # Turn SIGTERM/SIGHUP into an exception so boot()'s cleanup kills QEMU.
+    raise SystemExit(128 + signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--variant", action="append", default=[])
