@@ -26,6 +26,8 @@ BOOTS = {
     "scrub-off": ("xen_scrub_pages=off", "scrub_off", 300),
     "scrub-invalid": ("xen_scrub_pages=maybe", "scrub_bad", 300),
     "domu-pvh": ("", "domu_pvh", 900),
+    "balloon-dom0": ("", "balloon_dom0", 900),
+    "balloon-stress": ("", "balloon_stress", 900),
 }
 SUITES = {"all": list(BOOTS)}
 
