@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <linux/freezer.h>
+#include <linux/sched.h>
+
+bool rust_helper_try_to_freeze(void)
+{
+	return try_to_freeze();
+}
+
+void rust_helper_cond_resched(void)
+{
+	cond_resched();
+}
