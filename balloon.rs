@@ -470,6 +470,7 @@ kernel::export_balloon_api! {
     init: sysfs_init,
 }
 
+#[link_section = ".init.text"]
 fn balloon_init() -> Result {
     if !xen::domain() {
         return Err(ENODEV);
@@ -510,16 +511,17 @@ fn balloon_init() -> Result {
     set_stat(Stat::RetryCount, 1);
     set_stat(Stat::MaxRetryCount, 4);
 
+    let frames = KBox::new([0; BATCH], GFP_KERNEL)?;
     let b = BALLOON.init(
-        pin_init!(Balloon {
+        try_pin_init!(Balloon {
             inner <- new_mutex!(Inner {
                 state: State::Done,
                 pages: PageList::new(),
-                frames: KBox::new([0; BATCH], GFP_KERNEL)?,
+                frames,
             }),
             kick <- new_condvar!(),
             appended <- new_condvar!(),
-        }),
+        }? Error),
         GFP_KERNEL,
     )?;
 

@@ -15,6 +15,7 @@
 #include <xen/interface/memory.h>
 #include <asm/xen/hypercall.h>
 #include <asm/xen/hypervisor.h>
+#include <asm/tlbflush.h>
 
 bool rust_helper_xen_domain(void)
 {
@@ -36,7 +37,7 @@ bool rust_helper_xen_auto_translated(void)
 	return xen_feature(XENFEAT_auto_translated_physmap);
 }
 
-unsigned long rust_helper_xen_unpopulated_pages(void)
+unsigned long rust_helper_xen_nr_unpopulated_pages(void)
 {
 	return xen_unpopulated_pages;
 }
@@ -149,6 +150,17 @@ bool rust_helper_want_init_on_free(void)
 void rust_helper_free_reserved_page(struct page *page)
 {
 	free_reserved_page(page);
+}
+
+/*
+ * flush_tlb_all() is declared for built-in code only; the helpers are
+ * built in, but bindgen reads this file as module code.
+ */
+void rust_helper_flush_tlb_all(void)
+{
+#ifndef MODULE
+	flush_tlb_all();
+#endif
 }
 
 void rust_helper_kmap_flush_unused(void)

@@ -13,6 +13,9 @@
 /// The level is the suffix of the section name: `"4"` for `subsys_initcall`, `"6"` for
 /// `device_initcall`, `"7s"` for `late_initcall_sync`. `$name` must be unique in the kernel.
 ///
+/// The generated entry point is `__init`: it lives in `.init.text`, which is freed after boot,
+/// so `$body` may itself be `#[link_section = ".init.text"]` and use boot-time data.
+///
 /// # Examples
 ///
 /// ```ignore
@@ -26,6 +29,7 @@ macro_rules! initcall {
     ($level:literal, $name:ident => $body:path) => {
         #[doc(hidden)]
         #[no_mangle]
+        #[link_section = ".init.text"]
         pub extern "C" fn $name() -> $crate::ffi::c_int {
             match $body() {
                 Ok(()) => 0,

@@ -13,15 +13,17 @@ use crate::{
 };
 
 unsafe extern "C" fn trampoline<F: FnOnce() + Send + 'static>(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the `KBox<F>` leaked by `run`, handed to this thread only.
-    let f = unsafe { KBox::from_raw(arg.cast::<F>()) };
-    (*f)();
+    // SAFETY: `arg` is the `KBox<Option<F>>` leaked by `run`, handed to this thread only.
+    let mut f = unsafe { KBox::from_raw(arg.cast::<Option<F>>()) };
+    if let Some(f) = f.take() {
+        f();
+    }
     0
 }
 
 /// Starts a kernel thread called `name` that runs `f`.
 pub fn run<F: FnOnce() + Send + 'static>(name: &'static CStr, f: F) -> Result {
-    let raw = KBox::into_raw(KBox::new(f, GFP_KERNEL)?);
+    let raw = KBox::into_raw(KBox::new(Some(f), GFP_KERNEL)?);
     // SAFETY: The trampoline matches the thread function type and takes ownership of `raw`;
     // the format is a plain `%s` for the NUL-terminated `name`.
     let task = unsafe {

@@ -387,6 +387,10 @@ static EXTRA_TAKEN: AtomicBool = AtomicBool::new(false);
 /// Calls `f` once for every page of the memory regions Xen left unpopulated at boot (the
 /// extra memory, up to `max_pfn`), handing each page to the balloon, and returns the number of
 /// pages per region. Works once; later calls find nothing.
+///
+/// The table of regions is boot-time data: this function lives in `.init.text` and may only be
+/// called from initcalls (functions in `.init.text` themselves).
+#[link_section = ".init.text"]
 pub fn take_extra_memory(mut f: impl FnMut(BalloonPage), mut region: impl FnMut(u64)) {
     if EXTRA_TAKEN.swap(true, Ordering::AcqRel) {
         return;
@@ -803,18 +807,13 @@ pub mod hotplug {
         let table = crate::alloc::KBox::new(table, crate::alloc::flags::GFP_KERNEL)?;
         let table = crate::alloc::KBox::leak(table);
         // SAFETY: The table is leaked, so it lives forever; one entry.
-        unsafe {
-            bindings::__register_sysctl_init(
-                crate::c_str!("xen/balloon").as_char_ptr(),
-                table,
-                crate::c_str!("balloon_table").as_char_ptr(),
-                1,
-            )
-        };
+        let header =
+            unsafe { bindings::register_sysctl_sz(crate::c_str!("xen/balloon").as_char_ptr(), table, 1) };
+        if header.is_null() {
+            return Err(ENOMEM);
+        }
         Ok(())
     }
-
-}
 }
 
 /// Restores `max_mem_size` from the value Xen's early setup saved (`xen_saved_max_mem_size`),

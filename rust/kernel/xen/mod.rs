@@ -51,7 +51,7 @@ pub fn released_pages() -> u64 {
 /// Pages of the memory map Xen never populated (HVM/PVH), or `0`.
 pub fn unpopulated_pages() -> u64 {
     // SAFETY: Written only during early boot.
-    unsafe { bindings::xen_unpopulated_pages() as u64 }
+    unsafe { bindings::xen_nr_unpopulated_pages() as u64 }
 }
 
 /// The number of pages in the start info of a PV guest, `0` otherwise.
