@@ -16,8 +16,7 @@ use kernel::{
     attribute_group, attribute_groups, c_str,
     error::code::*,
     global::Global,
-    kthread,
-    new_condvar, new_mutex,
+    kthread, new_condvar, new_mutex,
     prelude::*,
     sync::{CondVar, Mutex},
     sysfs::{self, DeviceAttribute, ShowBuf, SystemDevice},
@@ -366,11 +365,7 @@ fn set_target(target: u64) {
 }
 
 /// Balloons out pages for a caller that wants pages without memory behind them.
-fn add_ballooned_pages(
-    b: &'static Balloon,
-    guard: &mut Guard<'_>,
-    nr_pages: u64,
-) -> Result {
+fn add_ballooned_pages(b: &'static Balloon, guard: &mut Guard<'_>, nr_pages: u64) -> Result {
     if hotplug_unpopulated() {
         let st = Inner::reserve_additional_memory(guard);
         if st != State::Canceled {
@@ -695,10 +690,22 @@ macro_rules! ulong_attr {
     };
 }
 
-ulong_attr!(show_schedule_delay, store_schedule_delay, Stat::ScheduleDelay);
-ulong_attr!(show_max_schedule_delay, store_max_schedule_delay, Stat::MaxScheduleDelay);
+ulong_attr!(
+    show_schedule_delay,
+    store_schedule_delay,
+    Stat::ScheduleDelay
+);
+ulong_attr!(
+    show_max_schedule_delay,
+    store_max_schedule_delay,
+    Stat::MaxScheduleDelay
+);
 ulong_attr!(show_retry_count, store_retry_count, Stat::RetryCount);
-ulong_attr!(show_max_retry_count, store_max_retry_count, Stat::MaxRetryCount);
+ulong_attr!(
+    show_max_retry_count,
+    store_max_retry_count,
+    Stat::MaxRetryCount
+);
 
 fn show_scrub_pages(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(buf, "{}\n", if xen::scrub_enabled() { 1 } else { 0 })
@@ -734,7 +741,11 @@ fn show_scrubbed(buf: &mut ShowBuf) -> Result {
 }
 
 fn show_zeroing_skipped(buf: &mut ShowBuf) -> Result {
-    sysfs_emit!(buf, "{}\n", COUNTERS.zeroing_skipped.load(Ordering::Relaxed))
+    sysfs_emit!(
+        buf,
+        "{}\n",
+        COUNTERS.zeroing_skipped.load(Ordering::Relaxed)
+    )
 }
 
 static TARGET_KB: DeviceAttribute = DeviceAttribute::new(
@@ -778,12 +789,8 @@ static BALLOONED_IN: DeviceAttribute =
     DeviceAttribute::new(c_str!("ballooned_in"), 0o444, show_in, None);
 static SCRUBBED: DeviceAttribute =
     DeviceAttribute::new(c_str!("scrubbed"), 0o444, show_scrubbed, None);
-static ZEROING_SKIPPED: DeviceAttribute = DeviceAttribute::new(
-    c_str!("zeroing_skipped"),
-    0o444,
-    show_zeroing_skipped,
-    None,
-);
+static ZEROING_SKIPPED: DeviceAttribute =
+    DeviceAttribute::new(c_str!("zeroing_skipped"), 0o444, show_zeroing_skipped, None);
 
 attribute_group! {
     static BALLOON_GROUP = (None, [

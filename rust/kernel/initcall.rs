@@ -46,9 +46,15 @@ macro_rules! initcall {
 
         #[cfg(CONFIG_HAVE_ARCH_PREL32_RELOCATIONS)]
         ::core::arch::global_asm!(concat!(
-            ".section \".initcall", $level, ".init\", \"a\"\n",
-            "__", stringify!($name), "_initcall:\n",
-            "\t.long ", stringify!($name), " - .\n",
+            ".section \".initcall",
+            $level,
+            ".init\", \"a\"\n",
+            "__",
+            stringify!($name),
+            "_initcall:\n",
+            "\t.long ",
+            stringify!($name),
+            " - .\n",
             ".previous\n"
         ));
     };

@@ -114,12 +114,7 @@ unsafe extern "C" fn store_trampoline(
 
 impl DeviceAttribute {
     /// Describes the file `name` with permissions `mode`; `store` is `None` for a read-only file.
-    pub const fn new(
-        name: &'static CStr,
-        mode: u16,
-        show: ShowFn,
-        store: Option<StoreFn>,
-    ) -> Self {
+    pub const fn new(name: &'static CStr, mode: u16, show: ShowFn, store: Option<StoreFn>) -> Self {
         // SAFETY: All-zeroes is a valid `device_attribute` (null pointers, no callbacks).
         let mut attr: bindings::device_attribute = unsafe { core::mem::zeroed() };
         attr.attr.name = name.as_char_ptr();
@@ -247,7 +242,9 @@ impl SystemDevice {
             return Err(EBUSY);
         }
         // SAFETY: `bus` is a valid `'static` bus type, registered once (guarded above).
-        to_result(unsafe { bindings::subsys_system_register(self.bus.get(), core::ptr::null_mut()) })?;
+        to_result(unsafe {
+            bindings::subsys_system_register(self.bus.get(), core::ptr::null_mut())
+        })?;
         let dev = self.dev.get();
         // SAFETY: Nobody else has seen `dev` yet (guarded above); it is `'static`, so the
         // missing release callback is never needed.

@@ -807,8 +807,9 @@ pub mod hotplug {
         let table = crate::alloc::KBox::new(table, crate::alloc::flags::GFP_KERNEL)?;
         let table = crate::alloc::KBox::leak(table);
         // SAFETY: The table is leaked, so it lives forever; one entry.
-        let header =
-            unsafe { bindings::register_sysctl_sz(crate::c_str!("xen/balloon").as_char_ptr(), table, 1) };
+        let header = unsafe {
+            bindings::register_sysctl_sz(crate::c_str!("xen/balloon").as_char_ptr(), table, 1)
+        };
         if header.is_null() {
             return Err(ENOMEM);
         }
