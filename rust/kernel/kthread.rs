@@ -12,6 +12,9 @@ use crate::{
     str::CStr,
 };
 
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
 unsafe extern "C" fn trampoline<F: FnOnce() + Send + 'static>(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `KBox<Option<F>>` leaked by `run`, handed to this thread only.
     let mut f = unsafe { KBox::from_raw(arg.cast::<Option<F>>()) };

@@ -75,6 +75,9 @@ pub struct DeviceAttribute {
 // SAFETY: sysfs only reads the C structure; the function pointers are immutable.
 unsafe impl Sync for DeviceAttribute {}
 
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
 unsafe extern "C" fn show_trampoline(
     _dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,
@@ -93,6 +96,9 @@ unsafe extern "C" fn show_trampoline(
     }
 }
 
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
 unsafe extern "C" fn store_trampoline(
     _dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,

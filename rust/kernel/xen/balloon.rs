@@ -278,7 +278,7 @@ impl PageList {
             }
         }
         self.head = lru;
-        core::mem::forget(page);
+        let _ = page.into_raw();
     }
 
     /// Adds a page at the back.
@@ -295,7 +295,7 @@ impl PageList {
             }
         }
         self.tail = lru;
-        core::mem::forget(page);
+        let _ = page.into_raw();
     }
 
     /// Removes the first page.
@@ -354,7 +354,7 @@ impl Drop for PageList {
     fn drop(&mut self) {
         // Pages cannot go anywhere safe from here: keep them out of use (leaking is safe).
         while let Some(page) = self.pop_front() {
-            core::mem::forget(page);
+            let _ = page.into_raw();
         }
     }
 }
@@ -680,7 +680,7 @@ pub mod hotplug {
         /// The first physical address.
         pub fn start(&self) -> u64 {
             // SAFETY: A valid resource we own.
-            unsafe { (*self.0.as_ptr()).start as u64 }
+            unsafe { (*self.0.as_ptr()).start }
         }
 
         /// Marks the P2M entries of the range invalid (PV guests), so that adding the memory
@@ -734,6 +734,9 @@ pub mod hotplug {
     static ONLINE_PAGE: AtomicUsize = AtomicUsize::new(0);
     static ONLINE_NOTIFY: AtomicUsize = AtomicUsize::new(0);
 
+    /// # Safety
+    ///
+    /// Called by C only, with the arguments its callback type promises.
     unsafe extern "C" fn online_page_trampoline(page: *mut bindings::page, order: u32) {
         let f = ONLINE_PAGE.load(Ordering::Acquire);
         if f == 0 {
@@ -757,6 +760,9 @@ pub mod hotplug {
         to_result(unsafe { bindings::set_online_page_callback(Some(online_page_trampoline)) })
     }
 
+    /// # Safety
+    ///
+    /// Called by C only, with the arguments its callback type promises.
     unsafe extern "C" fn memory_notifier_trampoline(
         _nb: *mut bindings::notifier_block,
         val: crate::ffi::c_ulong,

@@ -8,6 +8,8 @@
 
 use crate::bindings;
 
+// Needs balloon_alloc_page_noinit() and the Rust scrub, which the balloon option selects.
+#[cfg(CONFIG_XEN_BALLOON_RUST)]
 pub mod balloon;
 pub mod xenbus;
 
@@ -86,6 +88,7 @@ pub fn set_scrub_enabled(on: bool) {
 }
 
 /// Pages cleared by the scrub since boot (`xenmem_scrubbed_pages`).
+#[cfg(CONFIG_XEN_SCRUB_PAGES_RUST)]
 pub fn scrubbed_pages() -> u64 {
     // SAFETY: A word the scrub updates atomically; a volatile read does not tear.
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::xenmem_scrubbed_pages)) as u64 }

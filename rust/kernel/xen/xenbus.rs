@@ -35,6 +35,9 @@ pub struct Watch {
 // `register`; the callback pointer is immutable.
 unsafe impl Sync for Watch {}
 
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
 unsafe extern "C" fn watch_trampoline(
     watch: *mut bindings::xenbus_watch,
     _path: *const c_char,
@@ -78,6 +81,9 @@ pub struct XenstoreNotifier {
 // SAFETY: Only the notifier chain writes the C structure, under its own lock.
 unsafe impl Sync for XenstoreNotifier {}
 
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
 unsafe extern "C" fn notifier_trampoline(
     nb: *mut bindings::notifier_block,
     _event: crate::ffi::c_ulong,
