@@ -6,7 +6,7 @@
 //!
 //! `module!` runs a built-in driver at `device_initcall` time. Code that other subsystems rely
 //! on earlier (a `subsys_initcall`), or that must run after every other initcall (a
-//! `late_initcall_sync`), uses [`initcall!`](crate::initcall) instead.
+//! `late_initcall_sync`), uses [`initcall!`](macro@crate::initcall) instead.
 
 /// Registers `fn() -> Result` as an initcall of the given level.
 ///
