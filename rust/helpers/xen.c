@@ -77,24 +77,29 @@ void rust_helper_xenmem_reservation_va_mapping_reset(unsigned long count,
 	xenmem_reservation_va_mapping_reset(count, pages);
 }
 
-bool rust_helper_PageHighMem(struct page *page)
+bool rust_helper_folio_test_highmem(struct folio *folio)
 {
-	return PageHighMem(page);
+	return folio_test_highmem(folio);
 }
 
-bool rust_helper_PageOffline(struct page *page)
+bool rust_helper_folio_test_offline(struct folio *folio)
 {
-	return PageOffline(page);
+	return folio_test_offline(folio);
 }
 
-void rust_helper___SetPageOffline(struct page *page)
+void rust_helper___folio_set_offline(struct folio *folio)
 {
-	__SetPageOffline(page);
+	__folio_set_offline(folio);
 }
 
-void rust_helper___ClearPageOffline(struct page *page)
+void rust_helper___folio_clear_offline(struct folio *folio)
 {
-	__ClearPageOffline(page);
+	__folio_clear_offline(folio);
+}
+
+struct folio *rust_helper_page_folio(struct page *page)
+{
+	return page_folio(page);
 }
 
 struct page *rust_helper_pfn_to_page(unsigned long pfn)

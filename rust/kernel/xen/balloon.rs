@@ -134,7 +134,7 @@ impl BalloonPage {
     /// Whether this is a high-memory page.
     pub fn is_highmem(&self) -> bool {
         // SAFETY: The page is valid (type invariant).
-        unsafe { bindings::PageHighMem(self.page.as_ptr()) }
+        unsafe { bindings::folio_test_highmem(bindings::page_folio(self.page.as_ptr())) }
     }
 
     /// The page frame number.
@@ -167,8 +167,9 @@ impl BalloonPage {
     pub fn set_offline(&mut self) {
         // SAFETY: The page is valid and ours (type invariant).
         unsafe {
-            if !bindings::PageOffline(self.page.as_ptr()) {
-                bindings::__SetPageOffline(self.page.as_ptr());
+            let folio = bindings::page_folio(self.page.as_ptr());
+            if !bindings::folio_test_offline(folio) {
+                bindings::__folio_set_offline(folio);
             }
         }
     }
@@ -176,7 +177,7 @@ impl BalloonPage {
     /// Clears the offline mark.
     pub fn clear_offline(&mut self) {
         // SAFETY: The page is valid and ours (type invariant).
-        unsafe { bindings::__ClearPageOffline(self.page.as_ptr()) };
+        unsafe { bindings::__folio_clear_offline(bindings::page_folio(self.page.as_ptr())) };
     }
 
     /// Removes the kernel mapping and the P2M entry of a page about to leave (PV guests only).
@@ -325,7 +326,9 @@ impl PageList {
             return None;
         }
         // SAFETY: `head` is the `lru` of a valid page of the list.
-        Some(unsafe { bindings::PageHighMem(bindings::page_from_lru(self.head)) })
+        Some(unsafe {
+            bindings::folio_test_highmem(bindings::page_folio(bindings::page_from_lru(self.head)))
+        })
     }
 
     /// Fills `out` with the [`BalloonPage::xen_pfn`] of the first pages; returns how many.
