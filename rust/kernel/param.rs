@@ -13,7 +13,7 @@
 #![warn(clippy::undocumented_unsafe_blocks, clippy::unnecessary_safety_comment)]
 
 use crate::{bindings, str::CStr};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Storage of a boolean parameter, shared with C code as a `bool`.
 ///
@@ -46,6 +46,30 @@ impl BoolParam {
     }
 }
 
+/// Storage of an `unsigned int` parameter, shared with C code as a `uint`.
+///
+/// [`AtomicU32`] has the size and alignment of `unsigned int`; the C parameter operations
+/// (`param_ops_uint`) read and write it with aligned word accesses, which do not tear.
+#[repr(transparent)]
+pub struct UintParam(AtomicU32);
+
+impl UintParam {
+    /// Creates the storage with its default value.
+    pub const fn new(value: u32) -> Self {
+        Self(AtomicU32::new(value))
+    }
+
+    /// Returns the current value.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Returns a pointer to the word C code reads and writes.
+    pub const fn as_ptr(&self) -> *mut u32 {
+        self.0.as_ptr()
+    }
+}
+
 /// An entry of the kernel's `__param` section.
 ///
 /// # Invariants
@@ -56,8 +80,8 @@ impl BoolParam {
 pub struct KernelParam(bindings::kernel_param);
 
 // SAFETY: The entry itself is never written after it is built. Everything it points to is
-// `'static` (type invariant); the storage is a `BoolParam`, which is `Sync`, and the operations
-// are the kernel's own, which are safe to call from any thread.
+// `'static` (type invariant); the storage is a `BoolParam` or a `UintParam`, which are `Sync`,
+// and the operations are the kernel's own, which are safe to call from any thread.
 unsafe impl Sync for KernelParam {}
 
 impl KernelParam {
@@ -79,6 +103,57 @@ impl KernelParam {
             },
         })
     }
+}
+
+impl KernelParam {
+    /// Describes an `unsigned int` parameter with the full name `name` (`prefix.param` for a
+    /// built-in driver's parameter), stored in `storage`, shown in
+    /// `/sys/module/PREFIX/parameters/PARAM` with permissions `perm` (none if 0).
+    pub const fn uint(name: &'static CStr, storage: &'static UintParam, perm: u16) -> Self {
+        // INVARIANT: `name`, `param_ops_uint` and `storage` are `'static`, and
+        // `param_ops_uint` stores an `unsigned int`, which is the layout of `UintParam`.
+        Self(bindings::kernel_param {
+            name: name.as_char_ptr(),
+            mod_: core::ptr::null_mut(),
+            ops: &raw const bindings::param_ops_uint,
+            perm,
+            level: -1,
+            flags: 0,
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                arg: storage.as_ptr().cast(),
+            },
+        })
+    }
+}
+
+/// Declares an `unsigned int` parameter of built-in code and its storage.
+///
+/// `"prefix.name"` is what the command line uses (C's `MODULE_PARAM_PREFIX` plus the
+/// parameter's name); with a non-zero `perm` the value also appears in
+/// `/sys/module/prefix/parameters/name`.
+///
+/// # Examples
+///
+/// ```ignore
+/// kernel::module_param_uint! {
+///     /// Seconds to wait.
+///     timeout = 180, "mydrv.timeout", 0o444;
+/// }
+/// ```
+#[macro_export]
+macro_rules! module_param_uint {
+    ($(#[$meta:meta])* $name:ident = $default:expr, $full:literal, $perm:expr;) => {
+        $(#[$meta])*
+        #[allow(non_upper_case_globals)]
+        static $name: $crate::param::UintParam = $crate::param::UintParam::new($default);
+
+        const _: () = {
+            #[link_section = "__param"]
+            #[used]
+            static PARAM: $crate::param::KernelParam =
+                $crate::param::KernelParam::uint($crate::c_str!($full), &$name, $perm);
+        };
+    };
 }
 
 /// Declares a core boolean kernel parameter and its storage.

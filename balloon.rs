@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Xen balloon driver: returns memory to Xen and claims it back.
+//!
+//! Replaces `drivers/xen/balloon.c` and `drivers/xen/xen-balloon.c`. The domain follows a target
+//! (xenstore `memory/target`, or `target_kb`/`target` in
+//! `/sys/devices/system/xen_memory/xen_memory0/`): a kernel thread allocates pages and hands
+//! their frames back to Xen to go down, and asks Xen to populate ballooned pages again to go up.
+//!
+//! Pages that go back to Xen come from `balloon_alloc_page_noinit()`: they are not zeroed for
+//! `init_on_alloc`, since nothing in the guest ever reads them again. With `xen_scrub_pages` on
+//! they are cleared once, by the scrub, before they leave.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::{
+    attribute_group, attribute_groups, c_str,
+    error::code::*,
+    global::Global,
+    kthread, new_condvar, new_mutex,
+    prelude::*,
+    sync::{CondVar, Mutex},
+    sysfs::{self, DeviceAttribute, ShowBuf, SystemDevice},
+    sysfs_emit,
+    time::Jiffies,
+    xen::{
+        self,
+        balloon::{
+            self as platform, reservation, AllocMode, BalloonPage, BalloonStats, Frame, PageList,
+            PagesIn, PagesOut, Stat,
+        },
+        xenbus,
+    },
+};
+
+type Guard<'a> = kernel::sync::lock::Guard<'a, Inner, kernel::sync::lock::mutex::MutexBackend>;
+
+const __LOG_PREFIX: &[u8] = b"xen:balloon\0";
+
+/// `RETRY_UNLIMITED` of `include/xen/balloon.h`.
+const RETRY_UNLIMITED: u64 = 0;
+/// Frames per hypercall: the frame list fits in a page, as in C.
+const BATCH: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Frame>();
+const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+const HZ: u64 = kernel::bindings::HZ as u64;
+
+/// The statistics C code may read, as `include/xen/balloon.h` declares them.
+#[no_mangle]
+pub static balloon_stats: BalloonStats = BalloonStats::new();
+
+/// `max_mem_size` as the early Xen setup saved it (`include/xen/xen.h`).
+#[cfg(CONFIG_MEMORY_HOTPLUG)]
+#[no_mangle]
+pub static xen_saved_max_mem_size: AtomicU64 = AtomicU64::new(0);
+
+kernel::module_param_uint! {
+    /// Seconds the initial balloon-down of an HVM/PVH guest may stall before the kernel panics.
+    balloon_boot_timeout = 180, "xen.balloon_boot_timeout", 0o444;
+}
+
+/// Counters since boot, in pages (`xen_memory0/stats/`).
+struct Counters {
+    out: AtomicU64,
+    in_: AtomicU64,
+    zeroing_skipped: AtomicU64,
+}
+
+static COUNTERS: Counters = Counters {
+    out: AtomicU64::new(0),
+    in_: AtomicU64::new(0),
+    zeroing_skipped: AtomicU64::new(0),
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    /// Done, or nothing to do.
+    Done,
+    /// Waiting for hotplugged memory to come online.
+    Wait,
+    /// An operation failed: retry after `schedule_delay` seconds.
+    Again,
+    /// Given up until the target changes.
+    Canceled,
+}
+
+struct Inner {
+    state: State,
+    /// Ballooned pages; low memory first, so it is repopulated first.
+    pages: PageList,
+    frames: KBox<[Frame; BATCH]>,
+}
+
+#[pin_data]
+struct Balloon {
+    #[pin]
+    inner: Mutex<Inner>,
+    /// Wakes the balloon thread (C's `balloon_thread_wq`).
+    #[pin]
+    kick: CondVar,
+    /// Wakes waiters for ballooned pages (C's `balloon_wq`).
+    #[pin]
+    appended: CondVar,
+}
+
+static BALLOON: Global<Balloon> = Global::new();
+
+fn stat(f: Stat) -> u64 {
+    balloon_stats.get(f)
+}
+
+fn set_stat(f: Stat, v: u64) {
+    balloon_stats.set(f, v)
+}
+
+fn current_credit() -> i64 {
+    stat(Stat::TargetPages) as i64 - stat(Stat::CurrentPages) as i64
+}
+
+fn is_inflated() -> bool {
+    stat(Stat::BalloonLow) != 0 || stat(Stat::BalloonHigh) != 0
+}
+
+impl Inner {
+    /// Adds a page to the balloon (C's `balloon_append`).
+    fn append(&mut self, mut page: BalloonPage) {
+        page.set_offline();
+        if page.is_highmem() {
+            self.pages.push_back(page);
+            set_stat(Stat::BalloonHigh, stat(Stat::BalloonHigh) + 1);
+        } else {
+            self.pages.push_front(page);
+            set_stat(Stat::BalloonLow, stat(Stat::BalloonLow) + 1);
+        }
+    }
+
+    /// Takes a page out of the balloon (C's `balloon_retrieve`).
+    fn retrieve(&mut self, require_lowmem: bool) -> Option<BalloonPage> {
+        if require_lowmem && self.pages.front_is_highmem()? {
+            return None;
+        }
+        let mut page = self.pages.pop_front()?;
+        if page.is_highmem() {
+            set_stat(Stat::BalloonHigh, stat(Stat::BalloonHigh) - 1);
+        } else {
+            set_stat(Stat::BalloonLow, stat(Stat::BalloonLow) - 1);
+        }
+        page.clear_offline();
+        Some(page)
+    }
+
+    fn update_schedule(&mut self) {
+        match self.state {
+            State::Wait | State::Canceled => return,
+            State::Done => {
+                set_stat(Stat::ScheduleDelay, 1);
+                set_stat(Stat::RetryCount, 1);
+                return;
+            }
+            State::Again => {}
+        }
+        let retries = stat(Stat::RetryCount) + 1;
+        set_stat(Stat::RetryCount, retries);
+        let max_retries = stat(Stat::MaxRetryCount);
+        if max_retries != RETRY_UNLIMITED && retries > max_retries {
+            set_stat(Stat::ScheduleDelay, 1);
+            set_stat(Stat::RetryCount, 1);
+            self.state = State::Canceled;
+            return;
+        }
+        let delay = (stat(Stat::ScheduleDelay) << 1).min(stat(Stat::MaxScheduleDelay));
+        set_stat(Stat::ScheduleDelay, delay);
+        self.state = State::Again;
+    }
+
+    /// Asks Xen to populate up to `nr_pages` ballooned pages and gives them to the allocator.
+    fn increase_reservation(&mut self, nr_pages: u64) -> State {
+        let n = (nr_pages as usize).min(BATCH);
+        let n = self.pages.front_xen_pfns(&mut self.frames[..n]);
+        let done = match reservation::increase(&mut self.frames[..n]) {
+            Ok(done) if done > 0 => done.min(n),
+            _ => return State::Again,
+        };
+        for i in 0..done {
+            // The first `done` pages are the ones whose frames were passed.
+            let Some(mut page) = self.retrieve(false) else {
+                break;
+            };
+            page.map(self.frames[i]);
+            page.release();
+        }
+        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) + done as u64);
+        COUNTERS.in_.fetch_add(done as u64, Ordering::Relaxed);
+        State::Done
+    }
+
+    /// Allocates up to `nr_pages` pages and hands their frames to Xen.
+    fn decrease_reservation(&mut self, nr_pages: u64, mode: AllocMode) -> State {
+        let mut state = State::Done;
+        let mut taken = PageList::new();
+        let want = (nr_pages as usize).min(BATCH);
+        let mut n = 0;
+        let mut skipped = 0;
+        let scrub_cleared_by_free = platform::init_on_free();
+        while n < want {
+            let Some(a) = BalloonPage::alloc(mode) else {
+                state = State::Again;
+                break;
+            };
+            let mut page = a.page;
+            if a.zeroing_skipped {
+                skipped += 1;
+            }
+            // With init_on_free the allocator cleared the page when it was freed: it is
+            // already zero, scrubbing it again would clear it twice.
+            if !scrub_cleared_by_free {
+                page.scrub();
+            }
+            taken.push_back(page);
+            n += 1;
+        }
+        // Unused kmaps must go before the P2M changes (kmap_flush_unused() reads PTEs).
+        if n > 0 {
+            platform::flush_mappings();
+        }
+        let mut i = 0;
+        while let Some(mut page) = taken.pop_front() {
+            self.frames[i] = page.gfn();
+            i += 1;
+            page.unmap();
+            self.append(page);
+        }
+        if n > 0 {
+            platform::flush_mappings();
+        }
+        match reservation::decrease(&mut self.frames[..n]) {
+            Ok(done) if done == n => {}
+            other => {
+                // Xen kept some frames: the C driver stops the kernel here (BUG_ON). Keep the
+                // accounting right instead: the pages stay in the balloon, counted as out, and
+                // the balloon will repopulate them when it grows.
+                pr_err!(
+                    "decrease_reservation: Xen took {:?} of {} frames\n",
+                    other.map_err(|e| e.to_errno()),
+                    n
+                );
+            }
+        }
+        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - n as u64);
+        COUNTERS.out.fetch_add(n as u64, Ordering::Relaxed);
+        COUNTERS
+            .zeroing_skipped
+            .fetch_add(skipped, Ordering::Relaxed);
+        state
+    }
+
+    #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+    fn reserve_additional_memory(guard: &mut Guard<'_>) -> State {
+        use kernel::xen::balloon::hotplug::{pages_per_section, Resource};
+        let credit = stat(Stat::TargetPages) as i64 + stat(Stat::TargetUnpopulated) as i64
+            - stat(Stat::TotalPages) as i64;
+        // Already hotplugged enough pages? Wait for them to be onlined.
+        if credit <= 0 {
+            return State::Wait;
+        }
+        let sec = pages_per_section();
+        let pages = (credit as u64).div_ceil(sec) * sec;
+        let Some(res) = Resource::allocate(pages << PAGE_SHIFT) else {
+            pr_err!("Cannot allocate new System RAM resource\n");
+            return State::Canceled;
+        };
+        if !res.invalidate_p2m(pages) {
+            pr_warn!("set_phys_to_machine() failed, no memory added\n");
+            return State::Canceled;
+        }
+        // Onlining calls back into the balloon (online_page), which takes the lock.
+        let added = guard.do_unlocked(|| res.add_memory());
+        if let Err((_res, e)) = added {
+            pr_warn!("Cannot add additional memory ({})\n", e.to_errno());
+            return State::Canceled;
+        }
+        set_stat(Stat::TotalPages, stat(Stat::TotalPages) + pages);
+        State::Wait
+    }
+
+    #[cfg(not(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG))]
+    fn reserve_additional_memory(_guard: &mut Guard<'_>) -> State {
+        set_stat(
+            Stat::TargetPages,
+            stat(Stat::CurrentPages) + stat(Stat::TargetUnpopulated),
+        );
+        State::Canceled
+    }
+}
+
+#[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+fn hotplug_unpopulated() -> bool {
+    kernel::xen::balloon::hotplug::HOTPLUG_UNPOPULATED.load(Ordering::Relaxed) != 0
+}
+
+#[cfg(not(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG))]
+fn hotplug_unpopulated() -> bool {
+    false
+}
+
+fn balloon_thread(b: &'static Balloon) {
+    kthread::set_freezable();
+    let mut guard = b.inner.lock();
+    loop {
+        let timeout: u64 = match guard.state {
+            State::Done | State::Canceled => 3600 * HZ,
+            State::Again => stat(Stat::ScheduleDelay) * HZ,
+            State::Wait => HZ,
+        };
+        // Wait until the credit changes (or, when done, until there is work), as C's
+        // balloon_thread_cond(); the lock is held whenever the target changes.
+        let credit = if guard.state == State::Done {
+            0
+        } else {
+            current_credit()
+        };
+        let mut left = timeout as Jiffies;
+        while current_credit() == credit && left > 0 && !kthread::should_stop() {
+            left = match b.kick.wait_interruptible_timeout(&mut guard, left) {
+                kernel::sync::CondVarTimeoutResult::Timeout => 0,
+                kernel::sync::CondVarTimeoutResult::Woken { jiffies }
+                | kernel::sync::CondVarTimeoutResult::Signal { jiffies } => jiffies,
+            };
+            guard.do_unlocked(kthread::try_to_freeze);
+        }
+        if kthread::should_stop() {
+            return;
+        }
+        let credit = current_credit();
+        if credit > 0 {
+            guard.state = if is_inflated() {
+                guard.increase_reservation(credit as u64)
+            } else {
+                Inner::reserve_additional_memory(&mut guard)
+            };
+        }
+        if credit < 0 {
+            let n = (credit.unsigned_abs()).min(platform::available_pages());
+            guard.state = guard.decrease_reservation(n, AllocMode::Balloon);
+            if guard.state == State::Done
+                && n != credit.unsigned_abs()
+                && n < platform::reserve_pages()
+            {
+                guard.state = State::Again;
+            }
+        }
+        guard.update_schedule();
+        // Let others take the lock and the CPU between batches (C's cond_resched()).
+        guard.do_unlocked(kthread::cond_resched);
+    }
+}
+
+/// Sets the target in pages and wakes the balloon thread.
+fn set_target(target: u64) {
+    let Some(b) = BALLOON.get() else {
+        set_stat(Stat::TargetPages, target);
+        return;
+    };
+    let _guard = b.inner.lock();
+    set_stat(Stat::TargetPages, target);
+    b.kick.notify_all();
+}
+
+/// Balloons out pages for a caller that wants pages without memory behind them.
+fn add_ballooned_pages(b: &'static Balloon, guard: &mut Guard<'_>, nr_pages: u64) -> Result {
+    if hotplug_unpopulated() {
+        let st = Inner::reserve_additional_memory(guard);
+        if st != State::Canceled {
+            while guard.pages.is_empty() {
+                if b.appended.wait_interruptible(guard) {
+                    return Err(ENOMEM);
+                }
+            }
+            return Ok(());
+        }
+    }
+    if platform::available_pages() < nr_pages {
+        return Err(ENOMEM);
+    }
+    if guard.decrease_reservation(nr_pages, AllocMode::User) != State::Done {
+        return Err(ENOMEM);
+    }
+    Ok(())
+}
+
+/// `xen_alloc_ballooned_pages()`.
+fn alloc_ballooned(out: &mut PagesOut) -> Result {
+    let b = BALLOON.get().ok_or(ENOMEM)?;
+    let mut guard = b.inner.lock();
+    let nr = out.wanted() as u64;
+    set_stat(Stat::TargetUnpopulated, stat(Stat::TargetUnpopulated) + nr);
+    let mut result = Ok(());
+    while out.wanted() > 0 {
+        if let Some(page) = guard.retrieve(true) {
+            if let Err(e) = page.alloc_p2m_entry() {
+                guard.append(page);
+                result = Err(e);
+                break;
+            }
+            if let Err(page) = out.push(page) {
+                guard.append(page);
+                break;
+            }
+        } else if let Err(e) = add_ballooned_pages(b, &mut guard, out.wanted() as u64) {
+            result = Err(e);
+            break;
+        }
+    }
+    if result.is_err() {
+        // Undo: the pages go back, and the target no longer counts any of them.
+        while let Some(page) = out.pop() {
+            guard.append(page);
+        }
+        set_stat(Stat::TargetUnpopulated, stat(Stat::TargetUnpopulated) - nr);
+        b.appended.notify_all();
+        if current_credit() != 0 {
+            b.kick.notify_all();
+        }
+    }
+    result
+}
+
+/// `xen_free_ballooned_pages()`.
+fn free_ballooned(pages: PagesIn) {
+    let Some(b) = BALLOON.get() else {
+        return;
+    };
+    let mut guard = b.inner.lock();
+    let nr = pages.len() as u64;
+    pages.take(|page| guard.append(page));
+    b.appended.notify_all();
+    set_stat(
+        Stat::TargetUnpopulated,
+        stat(Stat::TargetUnpopulated).saturating_sub(nr),
+    );
+    // The balloon may be too large now. Shrink it if needed.
+    if current_credit() != 0 {
+        b.kick.notify_all();
+    }
+}
+
+#[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+fn online_page(page: BalloonPage) {
+    if let Some(b) = BALLOON.get() {
+        b.inner.lock().append(page);
+        b.appended.notify_all();
+    }
+}
+
+#[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+fn memory_online() {
+    if let Some(b) = BALLOON.get() {
+        let _guard = b.inner.lock();
+        b.kick.notify_all();
+    }
+}
+
+kernel::export_balloon_api! {
+    alloc: alloc_ballooned,
+    free: free_ballooned,
+    set_target: set_target,
+    init: sysfs_init,
+}
+
+#[link_section = ".init.text"]
+fn balloon_init() -> Result {
+    if !xen::domain() {
+        return Err(ENODEV);
+    }
+    pr_info!("Initialising balloon driver\n");
+
+    let mut current = if xen::initial_domain() {
+        xen::current_reservation().unwrap_or(0)
+    } else {
+        0
+    };
+    let mut append_regions = true;
+    if current == 0 {
+        if xen::pv_domain() {
+            let nr = xen::start_info_pages();
+            if xen::released_pages() >= nr {
+                pr_warn!("Released pages underflow current target\n");
+                return Err(ERANGE);
+            }
+            current = (nr - xen::released_pages()).min(xen::max_pfn());
+        } else {
+            let phys = xen::num_physpages();
+            if xen::unpopulated_pages() >= phys {
+                pr_warn!("Released pages underflow current target\n");
+                return Err(ERANGE);
+            }
+            append_regions = false;
+            current = phys - xen::unpopulated_pages();
+        }
+    }
+    set_stat(Stat::CurrentPages, current);
+    set_stat(Stat::TargetPages, current);
+    set_stat(Stat::BalloonLow, 0);
+    set_stat(Stat::BalloonHigh, 0);
+    set_stat(Stat::TotalPages, current);
+    set_stat(Stat::ScheduleDelay, 1);
+    set_stat(Stat::MaxScheduleDelay, 32);
+    set_stat(Stat::RetryCount, 1);
+    set_stat(Stat::MaxRetryCount, 4);
+
+    let frames = KBox::new([0; BATCH], GFP_KERNEL)?;
+    let b = BALLOON.init(
+        try_pin_init!(Balloon {
+            inner <- new_mutex!(Inner {
+                state: State::Done,
+                pages: PageList::new(),
+                frames,
+            }),
+            kick <- new_condvar!(),
+            appended <- new_condvar!(),
+        }? Error),
+        GFP_KERNEL,
+    )?;
+
+    #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+    {
+        use kernel::xen::balloon::hotplug;
+        hotplug::set_online_page_callback(online_page)?;
+        hotplug::on_memory_online(memory_online)?;
+        hotplug::register_sysctl()?;
+    }
+
+    // Memory Xen did not populate at boot starts out ballooned.
+    let mut underflow = false;
+    {
+        let mut guard = b.inner.lock();
+        platform::take_extra_memory(
+            |page| guard.append(page),
+            |pages| {
+                if append_regions {
+                    set_stat(Stat::TotalPages, stat(Stat::TotalPages) + pages);
+                } else if pages >= stat(Stat::CurrentPages) || pages >= stat(Stat::TargetPages) {
+                    underflow = true;
+                } else {
+                    set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - pages);
+                    set_stat(Stat::TargetPages, stat(Stat::TargetPages) - pages);
+                }
+            },
+        );
+    }
+    if underflow {
+        pr_warn!("Extra pages underflow current target\n");
+        return Err(ERANGE);
+    }
+
+    if let Err(e) = kthread::run(c_str!("xen-balloon"), move || balloon_thread(b)) {
+        pr_err!("xen-balloon thread could not be started, ballooning will not work!\n");
+        return Err(e);
+    }
+    sysfs_init();
+    Ok(())
+}
+
+kernel::initcall!("4", __xen_balloon_rust_init => balloon_init);
+
+/// Waits for the initial balloon-down of HVM/PVH guests booted below their target.
+fn balloon_wait_finish() -> Result {
+    if !xen::domain() {
+        return Err(ENODEV);
+    }
+    let Some(b) = BALLOON.get() else {
+        return Ok(());
+    };
+    if xen::pv_domain() || current_credit() == 0 {
+        return Ok(());
+    }
+    pr_notice!("Waiting for initial ballooning down having finished.\n");
+    let mut last_credit = 0;
+    let mut last_changed = kthread::jiffies();
+    let mut warned = false;
+    loop {
+        let credit = current_credit();
+        if credit >= 0 {
+            break;
+        }
+        if credit != last_credit {
+            last_changed = kthread::jiffies();
+            last_credit = credit;
+        }
+        if b.inner.lock().state == State::Canceled {
+            if !warned {
+                pr_warn!(
+                    "Initial ballooning failed, {} pages need to be freed.\n",
+                    -credit
+                );
+                warned = true;
+            }
+            let limit = u64::from(balloon_boot_timeout.get()) * HZ;
+            if kthread::jiffies().wrapping_sub(last_changed) as u64 >= limit {
+                xen::panic(c_str!("Initial ballooning failed!\n"));
+            }
+        }
+        kthread::sleep_interruptible((HZ / 10) as Jiffies);
+    }
+    pr_notice!("Initial ballooning down finished.\n");
+    Ok(())
+}
+
+kernel::initcall!("7s", __xen_balloon_rust_wait => balloon_wait_finish);
+
+// ---- xenstore target watch and sysfs (C's xen-balloon.c) ----
+
+fn watch_target() {
+    static FIRED: AtomicBool = AtomicBool::new(false);
+    static TARGET_DIFF: AtomicU64 = AtomicU64::new(0);
+
+    #[cfg(CONFIG_MEMORY_HOTPLUG)]
+    platform::restore_max_mem_size(xen_saved_max_mem_size.load(Ordering::Relaxed));
+
+    // No target is fine (for domain 0 at least).
+    let Some(kib) = xenbus::read_u64(c_str!("memory"), c_str!("target")) else {
+        return;
+    };
+    let new_target = kib >> (PAGE_SHIFT - 10);
+    if !FIRED.swap(true, Ordering::AcqRel) {
+        let static_max = xenbus::read_u64(c_str!("memory"), c_str!("static-max"))
+            .or_else(|| xenbus::read_u64(c_str!("memory"), c_str!("memory_static_max")))
+            .map(|kib| kib >> (PAGE_SHIFT - 10))
+            .unwrap_or_else(|| stat(Stat::CurrentPages));
+        let diff = if xen::pv_domain() || xen::initial_domain() {
+            0
+        } else {
+            static_max.wrapping_sub(stat(Stat::TargetPages))
+        };
+        TARGET_DIFF.store(diff, Ordering::Relaxed);
+    }
+    set_target(new_target.wrapping_sub(TARGET_DIFF.load(Ordering::Relaxed)));
+}
+
+static TARGET_WATCH: xenbus::Watch = xenbus::Watch::new(c_str!("memory/target"), watch_target);
+
+fn xenstore_ready() {
+    if TARGET_WATCH.register().is_err() {
+        pr_err!("Failed to set balloon watcher\n");
+    }
+}
+
+static XENSTORE_NOTIFIER: xenbus::XenstoreNotifier = xenbus::XenstoreNotifier::new(xenstore_ready);
+
+static XEN_MEMORY: SystemDevice = SystemDevice::new(c_str!("xen_memory"));
+
+fn require_admin() -> Result {
+    if kernel::kthread::capable_sys_admin() {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
+fn show_target_kb(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", stat(Stat::TargetPages) << (PAGE_SHIFT - 10))
+}
+
+fn store_target_kb(input: &[u8]) -> Result {
+    require_admin()?;
+    let kib = sysfs::parse_u64(input)?;
+    set_target(kib.checked_mul(1024).ok_or(EINVAL)? >> PAGE_SHIFT);
+    Ok(())
+}
+
+fn show_target(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", stat(Stat::TargetPages) << PAGE_SHIFT)
+}
+
+fn store_target(input: &[u8]) -> Result {
+    require_admin()?;
+    let bytes = sysfs::parse_size(input)?;
+    set_target(bytes >> PAGE_SHIFT);
+    Ok(())
+}
+
+macro_rules! ulong_attr {
+    ($show:ident, $store:ident, $field:expr) => {
+        fn $show(buf: &mut ShowBuf) -> Result {
+            sysfs_emit!(buf, "{}\n", stat($field))
+        }
+        #[allow(dead_code)]
+        fn $store(input: &[u8]) -> Result {
+            set_stat($field, sysfs::parse_u64(input)?);
+            Ok(())
+        }
+    };
+}
+
+ulong_attr!(
+    show_schedule_delay,
+    store_schedule_delay,
+    Stat::ScheduleDelay
+);
+ulong_attr!(
+    show_max_schedule_delay,
+    store_max_schedule_delay,
+    Stat::MaxScheduleDelay
+);
+ulong_attr!(show_retry_count, store_retry_count, Stat::RetryCount);
+ulong_attr!(
+    show_max_retry_count,
+    store_max_retry_count,
+    Stat::MaxRetryCount
+);
+
+fn show_scrub_pages(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", if xen::scrub_enabled() { 1 } else { 0 })
+}
+
+fn store_scrub_pages(input: &[u8]) -> Result {
+    xen::set_scrub_enabled(sysfs::parse_bool(input)?);
+    Ok(())
+}
+
+fn show_current_kb(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", stat(Stat::CurrentPages) << (PAGE_SHIFT - 10))
+}
+
+fn show_low_kb(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", stat(Stat::BalloonLow) << (PAGE_SHIFT - 10))
+}
+
+fn show_high_kb(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", stat(Stat::BalloonHigh) << (PAGE_SHIFT - 10))
+}
+
+fn show_out(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", COUNTERS.out.load(Ordering::Relaxed))
+}
+
+fn show_in(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", COUNTERS.in_.load(Ordering::Relaxed))
+}
+
+fn show_scrubbed(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", xen::scrubbed_pages())
+}
+
+fn show_zeroing_skipped(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(
+        buf,
+        "{}\n",
+        COUNTERS.zeroing_skipped.load(Ordering::Relaxed)
+    )
+}
+
+static TARGET_KB: DeviceAttribute = DeviceAttribute::new(
+    c_str!("target_kb"),
+    0o644,
+    show_target_kb,
+    Some(store_target_kb),
+);
+static TARGET: DeviceAttribute =
+    DeviceAttribute::new(c_str!("target"), 0o644, show_target, Some(store_target));
+static SCHEDULE_DELAY: DeviceAttribute =
+    DeviceAttribute::new(c_str!("schedule_delay"), 0o444, show_schedule_delay, None);
+static MAX_SCHEDULE_DELAY: DeviceAttribute = DeviceAttribute::new(
+    c_str!("max_schedule_delay"),
+    0o644,
+    show_max_schedule_delay,
+    Some(store_max_schedule_delay),
+);
+static RETRY_COUNT: DeviceAttribute =
+    DeviceAttribute::new(c_str!("retry_count"), 0o444, show_retry_count, None);
+static MAX_RETRY_COUNT: DeviceAttribute = DeviceAttribute::new(
+    c_str!("max_retry_count"),
+    0o644,
+    show_max_retry_count,
+    Some(store_max_retry_count),
+);
+static SCRUB_PAGES: DeviceAttribute = DeviceAttribute::new(
+    c_str!("scrub_pages"),
+    0o644,
+    show_scrub_pages,
+    Some(store_scrub_pages),
+);
+static CURRENT_KB: DeviceAttribute =
+    DeviceAttribute::new(c_str!("current_kb"), 0o444, show_current_kb, None);
+static LOW_KB: DeviceAttribute = DeviceAttribute::new(c_str!("low_kb"), 0o444, show_low_kb, None);
+static HIGH_KB: DeviceAttribute =
+    DeviceAttribute::new(c_str!("high_kb"), 0o444, show_high_kb, None);
+static BALLOONED_OUT: DeviceAttribute =
+    DeviceAttribute::new(c_str!("ballooned_out"), 0o444, show_out, None);
+static BALLOONED_IN: DeviceAttribute =
+    DeviceAttribute::new(c_str!("ballooned_in"), 0o444, show_in, None);
+static SCRUBBED: DeviceAttribute =
+    DeviceAttribute::new(c_str!("scrubbed"), 0o444, show_scrubbed, None);
+static ZEROING_SKIPPED: DeviceAttribute =
+    DeviceAttribute::new(c_str!("zeroing_skipped"), 0o444, show_zeroing_skipped, None);
+
+attribute_group! {
+    static BALLOON_GROUP = (None, [
+        TARGET_KB, TARGET, SCHEDULE_DELAY, MAX_SCHEDULE_DELAY, RETRY_COUNT, MAX_RETRY_COUNT,
+        SCRUB_PAGES,
+    ]);
+}
+attribute_group! {
+    static INFO_GROUP = (Some(c_str!("info")), [CURRENT_KB, LOW_KB, HIGH_KB]);
+}
+attribute_group! {
+    static STATS_GROUP = (Some(c_str!("stats")), [
+        BALLOONED_OUT, BALLOONED_IN, SCRUBBED, ZEROING_SKIPPED,
+    ]);
+}
+attribute_groups! {
+    static GROUPS = [BALLOON_GROUP, INFO_GROUP, STATS_GROUP];
+}
+
+/// `xen_balloon_init()`: the sysfs device and the target watch.
+fn sysfs_init() {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    if let Err(e) = XEN_MEMORY.register(&GROUPS) {
+        pr_err!("Cannot register xen_memory device ({})\n", e.to_errno());
+    }
+    XENSTORE_NOTIFIER.register();
+}

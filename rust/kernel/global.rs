@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Objects that are created once, while the kernel boots, and never freed.
+//!
+//! Built-in drivers that implement functions other C code calls (exported symbols, callbacks
+//! registered with C subsystems) need their state reachable from a `static`. [`Global`] holds a
+//! pinned, heap-allocated object that is initialised once and then lives for the rest of the
+//! kernel's life, so shared references to it are `'static`.
+
+use crate::{
+    alloc::{Flags, KBox},
+    error::{code::EBUSY, Error, Result},
+    init::{InPlaceInit, PinInit},
+};
+use core::{
+    pin::Pin,
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+
+/// A `'static` slot for one object, set once.
+///
+/// # Invariants
+///
+/// `ptr` is null or points to a valid, pinned `T` that is never freed nor moved.
+pub struct Global<T> {
+    ptr: AtomicPtr<T>,
+}
+
+impl<T: Sync> Global<T> {
+    /// Creates an empty slot.
+    pub const fn new() -> Self {
+        Self {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Allocates and initialises the object; fails with `EBUSY` if it already exists.
+    pub fn init(&self, init: impl PinInit<T, Error>, flags: Flags) -> Result<&'static T> {
+        let pinned: Pin<KBox<T>> = KBox::try_pin_init(init, flags)?;
+        // SAFETY: The object is never moved out of its allocation: the box is leaked below (or
+        // rebuilt and dropped in place if the slot is taken).
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(pinned) });
+        if let Err(_other) =
+            self.ptr
+                .compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // SAFETY: `raw` comes from `KBox::into_raw` above and was never shared.
+            drop(unsafe { KBox::from_raw(raw) });
+            return Err(EBUSY);
+        }
+        // SAFETY: `raw` is valid, initialised and never freed (it was leaked into the slot).
+        Ok(unsafe { &*raw })
+    }
+
+    /// Returns the object, or `None` before [`Global::init`] succeeded.
+    pub fn get(&self) -> Option<&'static T> {
+        let raw = self.ptr.load(Ordering::Acquire);
+        // SAFETY: By the type invariant `raw` is null or valid forever.
+        unsafe { raw.as_ref() }
+    }
+}
+
+impl<T: Sync> Default for Global<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

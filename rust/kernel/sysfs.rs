@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Devices under `/sys/devices/system/` and their attribute files.
+//!
+//! C headers: [`include/linux/device.h`](srctree/include/linux/device.h),
+//! [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h)
+//!
+//! A driver that owns one system-wide device (like `xen_memory0`) declares its attributes as
+//! statics with [`DeviceAttribute::new`], groups them with [`attribute_group!`] and
+//! [`attribute_groups!`], and registers a [`SystemDevice`]. Show functions write text into a
+//! [`ShowBuf`]; store functions get the written bytes and return `Ok` or an error code, which
+//! the writer sees as the result of `write()`.
+//!
+//! [`attribute_group!`]: crate::attribute_group
+//! [`attribute_groups!`]: crate::attribute_groups
+
+use crate::{
+    bindings,
+    error::{code::EBUSY, to_result, Result},
+    ffi::c_char,
+    str::CStr,
+};
+use core::{
+    cell::UnsafeCell,
+    fmt,
+    sync::atomic::{AtomicBool, Ordering},
+};
+
+const SYSFS_BUF: usize = bindings::PAGE_SIZE;
+
+/// The page a show function writes into.
+pub struct ShowBuf {
+    buf: *mut u8,
+    len: usize,
+}
+
+impl fmt::Write for ShowBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let bytes = s.as_bytes();
+        if bytes.len() > SYSFS_BUF - self.len {
+            return Err(fmt::Error);
+        }
+        // SAFETY: `buf` has room for `SYSFS_BUF` bytes (sysfs hands out a page) and the check
+        // above keeps the copy inside it.
+        unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.buf.add(self.len), bytes.len())
+        };
+        self.len += bytes.len();
+        Ok(())
+    }
+}
+
+/// Formats into a [`ShowBuf`]; a show function's usual last line.
+#[macro_export]
+macro_rules! sysfs_emit {
+    ($buf:expr, $($arg:tt)*) => {
+        ::core::fmt::Write::write_fmt($buf, ::core::format_args!($($arg)*))
+            .map_err(|_| $crate::error::code::EINVAL)
+    };
+}
+
+/// Reads an attribute into a [`ShowBuf`].
+pub type ShowFn = fn(&mut ShowBuf) -> Result;
+/// Handles a write of the given bytes to an attribute.
+pub type StoreFn = fn(&[u8]) -> Result;
+
+/// A device attribute file, for a `static`.
+#[repr(C)]
+pub struct DeviceAttribute {
+    attr: UnsafeCell<bindings::device_attribute>,
+    show: ShowFn,
+    store: Option<StoreFn>,
+}
+
+// SAFETY: sysfs only reads the C structure; the function pointers are immutable.
+unsafe impl Sync for DeviceAttribute {}
+
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
+unsafe extern "C" fn show_trampoline(
+    _dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: `attr` is the first field of a `#[repr(C)]` `DeviceAttribute` (only those are
+    // registered with this trampoline), so the cast gives back the containing static.
+    let this = unsafe { &*attr.cast::<DeviceAttribute>() };
+    let mut out = ShowBuf {
+        buf: buf.cast(),
+        len: 0,
+    };
+    match (this.show)(&mut out) {
+        Ok(()) => out.len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
+unsafe extern "C" fn store_trampoline(
+    _dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: As in `show_trampoline`.
+    let this = unsafe { &*attr.cast::<DeviceAttribute>() };
+    // SAFETY: sysfs passes `count` readable bytes at `buf`.
+    let bytes = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
+    match this.store {
+        Some(store) => match store(bytes) {
+            Ok(()) => count as isize,
+            Err(e) => e.to_errno() as isize,
+        },
+        None => crate::error::code::EIO.to_errno() as isize,
+    }
+}
+
+impl DeviceAttribute {
+    /// Describes the file `name` with permissions `mode`; `store` is `None` for a read-only file.
+    pub const fn new(name: &'static CStr, mode: u16, show: ShowFn, store: Option<StoreFn>) -> Self {
+        // SAFETY: All-zeroes is a valid `device_attribute` (null pointers, no callbacks).
+        let mut attr: bindings::device_attribute = unsafe { core::mem::zeroed() };
+        attr.attr.name = name.as_char_ptr();
+        attr.attr.mode = mode;
+        attr.show = Some(show_trampoline);
+        if store.is_some() {
+            attr.store = Some(store_trampoline);
+        }
+        Self {
+            attr: UnsafeCell::new(attr),
+            show,
+            store,
+        }
+    }
+
+    /// The `struct attribute` to list in a group.
+    pub const fn as_attr_ptr(&'static self) -> *mut bindings::attribute {
+        // `attr` is the first field of the `device_attribute`.
+        self.attr.get().cast()
+    }
+}
+
+/// A NULL-terminated array of pointers, as C attribute lists and group lists are.
+#[repr(transparent)]
+pub struct PtrList<T, const N: usize>(pub [*mut T; N]);
+
+// SAFETY: The list only holds pointers to `'static` objects that are themselves `Sync`, and is
+// never written after it is built.
+unsafe impl<T, const N: usize> Sync for PtrList<T, N> {}
+
+impl<T, const N: usize> PtrList<T, N> {
+    /// Returns a pointer to the first element.
+    pub const fn as_ptr(&'static self) -> *mut *mut T {
+        self.0.as_ptr().cast_mut()
+    }
+}
+
+/// An attribute group: a list of files, in a subdirectory if it has a name.
+#[repr(transparent)]
+pub struct AttributeGroup(UnsafeCell<bindings::attribute_group>);
+
+// SAFETY: sysfs only reads it; it is never written after it is built.
+unsafe impl Sync for AttributeGroup {}
+
+impl AttributeGroup {
+    /// Builds a group; `attrs` must be NULL-terminated (use [`attribute_group!`]).
+    ///
+    /// [`attribute_group!`]: crate::attribute_group
+    pub const fn new<const N: usize>(
+        name: Option<&'static CStr>,
+        attrs: &'static PtrList<bindings::attribute, N>,
+    ) -> Self {
+        // SAFETY: All-zeroes is a valid `attribute_group`.
+        let mut group: bindings::attribute_group = unsafe { core::mem::zeroed() };
+        if let Some(name) = name {
+            group.name = name.as_char_ptr();
+        }
+        group.attrs = attrs.as_ptr();
+        Self(UnsafeCell::new(group))
+    }
+
+    /// The C structure, for group lists.
+    pub const fn as_ptr(&'static self) -> *mut bindings::attribute_group {
+        self.0.get()
+    }
+}
+
+/// Declares a `static` [`AttributeGroup`] of [`DeviceAttribute`] statics.
+#[macro_export]
+macro_rules! attribute_group {
+    ($vis:vis static $group:ident = ($name:expr, [$($attr:expr),* $(,)?]);) => {
+        $vis static $group: $crate::sysfs::AttributeGroup = {
+            const N: usize = [$(::core::stringify!($attr)),*].len() + 1;
+            static ATTRS: $crate::sysfs::PtrList<$crate::bindings::attribute, N> =
+                $crate::sysfs::PtrList([$($attr.as_attr_ptr(),)* ::core::ptr::null_mut()]);
+            $crate::sysfs::AttributeGroup::new($name, &ATTRS)
+        };
+    };
+}
+
+/// Declares a `static` NULL-terminated list of [`AttributeGroup`] statics.
+#[macro_export]
+macro_rules! attribute_groups {
+    ($vis:vis static $list:ident = [$($group:expr),* $(,)?];) => {
+        $vis static $list: $crate::sysfs::PtrList<$crate::bindings::attribute_group, {
+            [$(::core::stringify!($group)),*].len() + 1
+        }> = $crate::sysfs::PtrList([$($group.as_ptr(),)* ::core::ptr::null_mut()]);
+    };
+}
+
+/// A subsystem under `/sys/devices/system/NAME/` with one device `NAME0`, living forever.
+pub struct SystemDevice {
+    bus: UnsafeCell<bindings::bus_type>,
+    dev: UnsafeCell<bindings::device>,
+    registered: AtomicBool,
+}
+
+// SAFETY: The C structures are written only by `register`, once (guarded by `registered`),
+// before the driver core publishes them; afterwards the driver core owns their locking.
+unsafe impl Sync for SystemDevice {}
+
+impl SystemDevice {
+    /// Describes the subsystem `name`.
+    pub const fn new(name: &'static CStr) -> Self {
+        // SAFETY: All-zeroes is a valid `bus_type` and `device` (as a C static would be).
+        let mut bus: bindings::bus_type = unsafe { core::mem::zeroed() };
+        bus.name = name.as_char_ptr();
+        bus.dev_name = name.as_char_ptr();
+        Self {
+            bus: UnsafeCell::new(bus),
+            // SAFETY: As above.
+            dev: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+            registered: AtomicBool::new(false),
+        }
+    }
+
+    /// Registers the subsystem and its device `NAME0` with the attribute `groups`.
+    ///
+    /// Fails with `EBUSY` if it was registered before.
+    pub fn register<const N: usize>(
+        &'static self,
+        groups: &'static PtrList<bindings::attribute_group, N>,
+    ) -> Result {
+        if self.registered.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: `bus` is a valid `'static` bus type, registered once (guarded above).
+        to_result(unsafe {
+            bindings::subsys_system_register(self.bus.get(), core::ptr::null_mut())
+        })?;
+        let dev = self.dev.get();
+        // SAFETY: Nobody else has seen `dev` yet (guarded above); it is `'static`, so the
+        // missing release callback is never needed.
+        unsafe {
+            (*dev).id = 0;
+            (*dev).bus = self.bus.get();
+            (*dev).groups = groups.as_ptr().cast();
+        }
+        // SAFETY: `dev` is a zero-initialised `'static` device prepared above.
+        let ret = unsafe { bindings::device_register(dev) };
+        if ret != 0 {
+            // SAFETY: Registered above and not in use by a device.
+            unsafe { bindings::bus_unregister(self.bus.get()) };
+        }
+        to_result(ret)
+    }
+}
+
+/// Parses an unsigned number as `kstrtoull(s, 0, ...)` does: decimal, `0x` hex or `0` octal,
+/// one trailing newline allowed.
+pub fn parse_u64(bytes: &[u8]) -> Result<u64> {
+    let mut tmp = [0u8; 32];
+    if bytes.len() >= tmp.len() {
+        return Err(crate::error::code::EINVAL);
+    }
+    tmp[..bytes.len()].copy_from_slice(bytes);
+    let mut value = 0u64;
+    // SAFETY: `tmp` is NUL-terminated (it is longer than `bytes`) and `value` is writable.
+    to_result(unsafe { bindings::kstrtoull(tmp.as_ptr().cast(), 0, &mut value) })?;
+    Ok(value)
+}
+
+/// Parses a size as `memparse()` does (`K`, `M`, `G`, `T`, `P`, `E` suffixes), requiring at least
+/// one digit and nothing after the number but a newline.
+pub fn parse_size(bytes: &[u8]) -> Result<u64> {
+    let mut tmp = [0u8; 32];
+    if bytes.is_empty() || bytes.len() >= tmp.len() {
+        return Err(crate::error::code::EINVAL);
+    }
+    tmp[..bytes.len()].copy_from_slice(bytes);
+    let start = tmp.as_mut_ptr().cast::<c_char>();
+    let mut end = start;
+    // SAFETY: `tmp` is NUL-terminated and `end` is a valid place for the end pointer.
+    let value = unsafe { bindings::memparse(start, &mut end) };
+    // SAFETY: `memparse` leaves `end` inside `tmp`, at or after `start`.
+    let used = unsafe { end.offset_from(start) } as usize;
+    let rest = &bytes[used.min(bytes.len())..];
+    if used == 0 || !bytes[0].is_ascii_digit() || !(rest.is_empty() || rest == b"\n") {
+        return Err(crate::error::code::EINVAL);
+    }
+    Ok(value)
+}
+
+/// Parses a boolean as `kstrtobool()` does (`1/0`, `y/n`, `on/off`, `true/false`).
+pub fn parse_bool(bytes: &[u8]) -> Result<bool> {
+    let mut tmp = [0u8; 8];
+    let n = bytes.len().min(tmp.len() - 1);
+    if bytes.is_empty() {
+        return Err(crate::error::code::EINVAL);
+    }
+    tmp[..n].copy_from_slice(&bytes[..n]);
+    let mut value = false;
+    // SAFETY: `tmp` is NUL-terminated; `value` is writable.
+    to_result(unsafe { bindings::kstrtobool(tmp.as_ptr().cast(), &mut value) })?;
+    Ok(value)
+}

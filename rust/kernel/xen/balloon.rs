@@ -1,0 +1,850 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pages a Xen balloon driver holds, and the C interface of the balloon.
+//!
+//! C headers: [`include/xen/balloon.h`](srctree/include/xen/balloon.h),
+//! [`include/xen/mem-reservation.h`](srctree/include/xen/mem-reservation.h),
+//! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h)
+//!
+//! A [`BalloonPage`] is a page the balloon owns: taken from the page allocator (or found in a
+//! memory region Xen left unpopulated), not used by anybody else, possibly without a machine
+//! frame behind it. [`PageList`] threads such pages through their `lru` field, as C balloon
+//! drivers do, so holding a million ballooned pages costs no memory. [`reservation`] moves
+//! frames between the guest and the hypervisor; [`export_balloon_api!`] implements the C
+//! functions of `include/xen/balloon.h` with safe Rust functions.
+//!
+//! [`export_balloon_api!`]: crate::export_balloon_api
+
+use crate::{
+    bindings,
+    error::{code::*, to_result, Error, Result},
+    page_ref::PageRef,
+};
+use core::{
+    cell::UnsafeCell,
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering},
+};
+
+/// A Xen page frame number (a PFN or a GFN, as the hypercall wants it).
+pub type Frame = bindings::xen_pfn_t;
+
+/// How hard the allocator may try for a page to balloon out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AllocMode {
+    /// Give up quickly and quietly, never dip into reserves (C's `GFP_BALLOON`): ballooning
+    /// must not cause an OOM kill.
+    Balloon,
+    /// A normal user allocation (C's `GFP_USER`), for callers that asked for ballooned pages.
+    User,
+}
+
+impl AllocMode {
+    fn gfp(self) -> bindings::gfp_t {
+        match self {
+            AllocMode::Balloon => {
+                bindings::GFP_HIGHUSER
+                    | bindings::__GFP_NOWARN
+                    | bindings::__GFP_NORETRY
+                    | bindings::__GFP_NOMEMALLOC
+            }
+            AllocMode::User => bindings::GFP_USER,
+        }
+    }
+}
+
+/// A page owned by the balloon.
+///
+/// # Invariants
+///
+/// `page` is a valid `struct page` that is not in the page allocator and that nobody but this
+/// value uses; its `lru` field is free for [`PageList`].
+pub struct BalloonPage {
+    page: NonNull<bindings::page>,
+}
+
+// SAFETY: Ownership of a page can move between threads.
+unsafe impl Send for BalloonPage {}
+
+/// A freshly allocated page and whether `init_on_alloc` zeroing was skipped for it.
+pub struct Allocated {
+    /// The page, no longer counted as managed memory.
+    pub page: BalloonPage,
+    /// `true` when `init_on_alloc` would have zeroed the page and did not.
+    pub zeroing_skipped: bool,
+}
+
+/// Whether freed pages are cleared (`init_on_free`): pages from the allocator are then zero.
+pub fn init_on_free() -> bool {
+    // SAFETY: Reads a static key.
+    unsafe { bindings::want_init_on_free() }
+}
+
+impl BalloonPage {
+    /// Takes a page from the allocator to hand to the hypervisor, without `init_on_alloc`
+    /// zeroing (`balloon_alloc_page_noinit()`), and removes it from the managed page count.
+    ///
+    /// Its content is whatever the previous user left; the page must leave the guest (or go back
+    /// to the allocator with [`BalloonPage::release`]) and is never read by the kernel.
+    pub fn alloc(mode: AllocMode) -> Option<Allocated> {
+        let gfp = mode.gfp();
+        // SAFETY: `gfp` has no `__GFP_ZERO`; the page goes to the balloon only.
+        let page = NonNull::new(unsafe { bindings::balloon_alloc_page_noinit(gfp) })?;
+        // SAFETY: Reads static keys.
+        let zeroing_skipped =
+            unsafe { bindings::want_init_on_alloc(gfp) && !bindings::want_init_on_free() };
+        // SAFETY: The page was just allocated and is ours.
+        unsafe { bindings::adjust_managed_page_count(page.as_ptr(), -1) };
+        // INVARIANT: Freshly allocated, owned by us alone.
+        Some(Allocated {
+            page: Self { page },
+            zeroing_skipped,
+        })
+    }
+
+    /// Wraps the page of frame `pfn`.
+    ///
+    /// # Safety
+    ///
+    /// The page must satisfy the type invariant: valid, outside the allocator, unused.
+    unsafe fn from_pfn(pfn: u64) -> Self {
+        // SAFETY: The caller guarantees `pfn` has a valid `struct page`.
+        let page = unsafe { bindings::pfn_to_page(pfn as _) };
+        // INVARIANT: By the safety requirements. `pfn_to_page` never returns null.
+        Self {
+            page: NonNull::new(page).unwrap_or(NonNull::dangling()),
+        }
+    }
+
+    /// Takes ownership of a page C code hands (back) to the balloon; `None` for null.
+    ///
+    /// # Safety
+    ///
+    /// A non-null `page` must satisfy the type invariant.
+    pub unsafe fn from_raw(page: *mut bindings::page) -> Option<Self> {
+        // INVARIANT: By the safety requirements.
+        NonNull::new(page).map(|page| Self { page })
+    }
+
+    /// Gives up ownership to C code.
+    pub fn into_raw(self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Whether this is a high-memory page.
+    pub fn is_highmem(&self) -> bool {
+        // SAFETY: The page is valid (type invariant).
+        unsafe { bindings::folio_test_highmem(bindings::page_folio(self.page.as_ptr())) }
+    }
+
+    /// The page frame number.
+    pub fn pfn(&self) -> u64 {
+        // SAFETY: The page is valid (type invariant).
+        unsafe { bindings::page_to_pfn(self.page.as_ptr()) as u64 }
+    }
+
+    /// The frame to pass to `XENMEM_populate_physmap` for this page.
+    pub fn xen_pfn(&self) -> Frame {
+        // SAFETY: The page is valid (type invariant).
+        unsafe { bindings::page_to_xen_pfn(self.page.as_ptr()) }
+    }
+
+    /// The frame to pass to `XENMEM_decrease_reservation` for this page.
+    pub fn gfn(&self) -> Frame {
+        // SAFETY: The page is valid (type invariant).
+        unsafe { bindings::xen_page_to_gfn(self.page.as_ptr()) as Frame }
+    }
+
+    /// Clears the page if the `xen_scrub_pages` switch is on (`xenmem_reservation_scrub_page`).
+    pub fn scrub(&mut self) {
+        // SAFETY: The page is valid and exclusively ours for the borrow (type invariant).
+        if let Some(mut page) = unsafe { PageRef::from_raw(self.page.as_ptr()) } {
+            crate::xen::balloon::scrub(&mut page);
+        }
+    }
+
+    /// Marks the page as offline (`PageOffline`), as ballooned pages are.
+    pub fn set_offline(&mut self) {
+        // SAFETY: The page is valid and ours (type invariant).
+        unsafe {
+            let folio = bindings::page_folio(self.page.as_ptr());
+            if !bindings::folio_test_offline(folio) {
+                bindings::__folio_set_offline(folio);
+            }
+        }
+    }
+
+    /// Clears the offline mark.
+    pub fn clear_offline(&mut self) {
+        // SAFETY: The page is valid and ours (type invariant).
+        unsafe { bindings::__folio_clear_offline(bindings::page_folio(self.page.as_ptr())) };
+    }
+
+    /// Removes the kernel mapping and the P2M entry of a page about to leave (PV guests only).
+    pub fn unmap(&mut self) {
+        let mut page = self.page.as_ptr();
+        // SAFETY: One valid page that is ours; nobody uses its mapping.
+        unsafe { bindings::xenmem_reservation_va_mapping_reset(1, &mut page) };
+    }
+
+    /// Maps the page again to the machine frame `frame` the hypervisor populated it with (PV
+    /// guests only).
+    pub fn map(&mut self, frame: Frame) {
+        let mut page = self.page.as_ptr();
+        let mut frame = frame;
+        // SAFETY: One valid page that is ours, backed by `frame` since the populate hypercall.
+        unsafe { bindings::xenmem_reservation_va_mapping_update(1, &mut page, &mut frame) };
+    }
+
+    /// Allocates the P2M entry of the page (PV guests), so it can be used for grant mappings.
+    pub fn alloc_p2m_entry(&self) -> Result {
+        if crate::xen::auto_translated() {
+            return Ok(());
+        }
+        #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+        {
+            // SAFETY: Any PFN is accepted; it only fills the P2M tree.
+            to_result(unsafe { bindings::xen_alloc_p2m_entry(self.pfn() as _) })
+        }
+        #[cfg(not(CONFIG_XEN_HAVE_PVMMU))]
+        Ok(())
+    }
+
+    /// Gives a populated page back to the page allocator (`free_reserved_page()`), counting it
+    /// as managed memory again.
+    pub fn release(self) {
+        // SAFETY: The page is ours and backed by memory again; the allocator takes it over.
+        unsafe { bindings::free_reserved_page(self.page.as_ptr()) };
+    }
+
+    fn lru(&self) -> *mut bindings::list_head {
+        // SAFETY: The page is valid (type invariant).
+        unsafe { bindings::page_lru(self.page.as_ptr()) }
+    }
+}
+
+/// Clears `page` if scrubbing is on; the operation every Xen memory driver uses.
+pub fn scrub(page: &mut PageRef<'_>) {
+    // SAFETY: The page is valid and exclusively borrowed.
+    unsafe { bindings::xenmem_reservation_scrub_page(page.as_ptr()) };
+}
+
+/// Drops unused kmaps and flushes the TLBs, before frames leave the guest.
+pub fn flush_mappings() {
+    // SAFETY: No preconditions.
+    unsafe { bindings::kmap_flush_unused() };
+    // SAFETY: No preconditions.
+    unsafe { bindings::flush_tlb_all() };
+}
+
+/// An ordered list of [`BalloonPage`]s, linked through the pages themselves.
+///
+/// # Invariants
+///
+/// `head` and `tail` are null together, or point to the `lru` fields of the first and last of
+/// a chain of owned pages linked by `next`/`prev` (null at the ends), owned by this list.
+pub struct PageList {
+    head: *mut bindings::list_head,
+    tail: *mut bindings::list_head,
+}
+
+// SAFETY: The list owns its pages, which can move between threads.
+unsafe impl Send for PageList {}
+
+impl PageList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Self {
+            head: ptr::null_mut(),
+            tail: ptr::null_mut(),
+        }
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Adds a page at the front.
+    pub fn push_front(&mut self, page: BalloonPage) {
+        let lru = page.lru();
+        // SAFETY: `lru` belongs to a page we own; `head` is null or a page of this list.
+        unsafe {
+            (*lru).prev = ptr::null_mut();
+            (*lru).next = self.head;
+            if self.head.is_null() {
+                self.tail = lru;
+            } else {
+                (*self.head).prev = lru;
+            }
+        }
+        self.head = lru;
+        let _ = page.into_raw();
+    }
+
+    /// Adds a page at the back.
+    pub fn push_back(&mut self, page: BalloonPage) {
+        let lru = page.lru();
+        // SAFETY: As in `push_front`.
+        unsafe {
+            (*lru).next = ptr::null_mut();
+            (*lru).prev = self.tail;
+            if self.tail.is_null() {
+                self.head = lru;
+            } else {
+                (*self.tail).next = lru;
+            }
+        }
+        self.tail = lru;
+        let _ = page.into_raw();
+    }
+
+    /// Removes the first page.
+    pub fn pop_front(&mut self) -> Option<BalloonPage> {
+        if self.head.is_null() {
+            return None;
+        }
+        let lru = self.head;
+        // SAFETY: `lru` is the first page of the list (type invariant).
+        unsafe {
+            self.head = (*lru).next;
+            if self.head.is_null() {
+                self.tail = ptr::null_mut();
+            } else {
+                (*self.head).prev = ptr::null_mut();
+            }
+        }
+        // SAFETY: `lru` is the `lru` field of a page the list owned; ownership moves out.
+        let page = unsafe { bindings::page_from_lru(lru) };
+        // SAFETY: An owned page (type invariant), no longer in the list.
+        unsafe { BalloonPage::from_raw(page) }
+    }
+
+    /// Whether the first page is a high-memory page; `None` if the list is empty.
+    pub fn front_is_highmem(&self) -> Option<bool> {
+        if self.head.is_null() {
+            return None;
+        }
+        // SAFETY: `head` is the `lru` of a valid page of the list.
+        Some(unsafe {
+            bindings::folio_test_highmem(bindings::page_folio(bindings::page_from_lru(self.head)))
+        })
+    }
+
+    /// Fills `out` with the [`BalloonPage::xen_pfn`] of the first pages; returns how many.
+    pub fn front_xen_pfns(&self, out: &mut [Frame]) -> usize {
+        let mut lru = self.head;
+        let mut n = 0;
+        while n < out.len() && !lru.is_null() {
+            // SAFETY: `lru` is the `lru` of a valid page of the list.
+            unsafe {
+                out[n] = bindings::page_to_xen_pfn(bindings::page_from_lru(lru));
+                lru = (*lru).next;
+            }
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Default for PageList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PageList {
+    fn drop(&mut self) {
+        // Pages cannot go anywhere safe from here: keep them out of use (leaking is safe).
+        while let Some(page) = self.pop_front() {
+            let _ = page.into_raw();
+        }
+    }
+}
+
+/// Hypercalls that move frames between the guest and the hypervisor.
+pub mod reservation {
+    use super::*;
+
+    /// Asks Xen to populate the given frames (`XENMEM_populate_physmap`); returns how many of
+    /// the first frames it populated. On PV guests the frames are updated to the machine frames.
+    pub fn increase(frames: &mut [Frame]) -> Result<usize> {
+        let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `frames` is valid for `count` entries, read and written by the hypercall.
+        let ret = unsafe { bindings::xenmem_reservation_increase(count, frames.as_mut_ptr()) };
+        usize::try_from(ret).map_err(|_| Error::from_errno(ret))
+    }
+
+    /// Hands the given frames back to Xen (`XENMEM_decrease_reservation`); returns how many of
+    /// the first frames it took.
+    pub fn decrease(frames: &mut [Frame]) -> Result<usize> {
+        let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `frames` is valid for `count` entries.
+        let ret = unsafe { bindings::xenmem_reservation_decrease(count, frames.as_mut_ptr()) };
+        usize::try_from(ret).map_err(|_| Error::from_errno(ret))
+    }
+}
+
+static EXTRA_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Calls `f` once for every page of the memory regions Xen left unpopulated at boot (the
+/// extra memory, up to `max_pfn`), handing each page to the balloon, and returns the number of
+/// pages per region. Works once; later calls find nothing.
+///
+/// The table of regions is boot-time data: this function lives in `.init.text` and may only be
+/// called from initcalls (functions in `.init.text` themselves).
+#[link_section = ".init.text"]
+pub fn take_extra_memory(mut f: impl FnMut(BalloonPage), mut region: impl FnMut(u64)) {
+    if EXTRA_TAKEN.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let max_pfn = crate::xen::max_pfn();
+    for i in 0..bindings::XEN_EXTRA_MEM_MAX_REGIONS as usize {
+        // SAFETY: The table is written only during early boot.
+        let r = unsafe { (*ptr::addr_of!(bindings::xen_extra_mem))[i] };
+        let (start, n) = (r.start_pfn as u64, r.n_pfns as u64);
+        if n == 0 {
+            continue;
+        }
+        let end = max_pfn.min(start + n);
+        for pfn in start..end {
+            // SAFETY: Extra memory has `struct page`s up to `max_pfn` but was never given to
+            // the allocator; taken once (guarded above), so the balloon owns them.
+            f(unsafe { BalloonPage::from_pfn(pfn) });
+        }
+        region(end.saturating_sub(start));
+    }
+}
+
+/// The `struct balloon_stats` C code reads (`include/xen/balloon.h`), for a `static` named
+/// `balloon_stats`.
+///
+/// Fields are machine words accessed with volatile loads and stores (C's plain accesses to the
+/// same words do not tear on the architectures Xen supports); updates that must be consistent
+/// with each other are serialised by the driver's lock.
+#[repr(transparent)]
+pub struct BalloonStats(UnsafeCell<bindings::balloon_stats>);
+
+// SAFETY: All access goes through volatile word-sized loads and stores (see above).
+unsafe impl Sync for BalloonStats {}
+
+/// A field of [`BalloonStats`].
+#[derive(Clone, Copy)]
+#[allow(missing_docs)]
+pub enum Stat {
+    CurrentPages,
+    TargetPages,
+    TargetUnpopulated,
+    BalloonLow,
+    BalloonHigh,
+    TotalPages,
+    ScheduleDelay,
+    MaxScheduleDelay,
+    RetryCount,
+    MaxRetryCount,
+}
+
+impl BalloonStats {
+    /// All zero, as a C static would be.
+    pub const fn new() -> Self {
+        // SAFETY: All-zeroes is a valid `balloon_stats`.
+        Self(UnsafeCell::new(unsafe { core::mem::zeroed() }))
+    }
+
+    fn field(&self, f: Stat) -> *mut crate::ffi::c_ulong {
+        let s = self.0.get();
+        // SAFETY: Only computes field addresses inside the static.
+        unsafe {
+            match f {
+                Stat::CurrentPages => ptr::addr_of_mut!((*s).current_pages),
+                Stat::TargetPages => ptr::addr_of_mut!((*s).target_pages),
+                Stat::TargetUnpopulated => ptr::addr_of_mut!((*s).target_unpopulated),
+                Stat::BalloonLow => ptr::addr_of_mut!((*s).balloon_low),
+                Stat::BalloonHigh => ptr::addr_of_mut!((*s).balloon_high),
+                Stat::TotalPages => ptr::addr_of_mut!((*s).total_pages),
+                Stat::ScheduleDelay => ptr::addr_of_mut!((*s).schedule_delay),
+                Stat::MaxScheduleDelay => ptr::addr_of_mut!((*s).max_schedule_delay),
+                Stat::RetryCount => ptr::addr_of_mut!((*s).retry_count),
+                Stat::MaxRetryCount => ptr::addr_of_mut!((*s).max_retry_count),
+            }
+        }
+    }
+
+    /// Reads a field.
+    pub fn get(&self, f: Stat) -> u64 {
+        // SAFETY: A valid, aligned word of a static (see the type's documentation).
+        unsafe { ptr::read_volatile(self.field(f)) as u64 }
+    }
+
+    /// Writes a field.
+    pub fn set(&self, f: Stat, v: u64) {
+        // SAFETY: A valid, aligned word of a static (see the type's documentation).
+        unsafe { ptr::write_volatile(self.field(f), v as crate::ffi::c_ulong) };
+    }
+}
+
+impl Default for BalloonStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where [`export_balloon_api!`](crate::export_balloon_api)'s `xen_alloc_ballooned_pages()`
+/// puts the pages it hands out.
+pub struct PagesOut {
+    pages: *mut *mut bindings::page,
+    len: usize,
+    filled: usize,
+}
+
+impl PagesOut {
+    #[doc(hidden)]
+    /// # Safety
+    ///
+    /// `pages` must be writable for `len` entries for the lifetime of the value.
+    pub unsafe fn new(pages: *mut *mut bindings::page, len: usize) -> Self {
+        Self {
+            pages,
+            len,
+            filled: 0,
+        }
+    }
+
+    /// How many pages are still wanted.
+    pub fn wanted(&self) -> usize {
+        self.len - self.filled
+    }
+
+    /// Hands a page to the caller; gives it back if the caller's array is full.
+    pub fn push(&mut self, page: BalloonPage) -> core::result::Result<(), BalloonPage> {
+        if self.filled == self.len {
+            return Err(page);
+        }
+        // SAFETY: `filled < len`, inside the caller's array (see `new`).
+        unsafe { *self.pages.add(self.filled) = page.into_raw() };
+        self.filled += 1;
+        Ok(())
+    }
+
+    /// Takes back the last page handed out, to undo a failed request.
+    pub fn pop(&mut self) -> Option<BalloonPage> {
+        if self.filled == 0 {
+            return None;
+        }
+        self.filled -= 1;
+        // SAFETY: The entry holds a page `push` handed out; ownership comes back.
+        unsafe { BalloonPage::from_raw(ptr::replace(self.pages.add(self.filled), ptr::null_mut())) }
+    }
+}
+
+/// The pages given back through `xen_free_ballooned_pages()`.
+pub struct PagesIn {
+    pages: *mut *mut bindings::page,
+    len: usize,
+}
+
+impl PagesIn {
+    #[doc(hidden)]
+    /// # Safety
+    ///
+    /// `pages` must be readable for `len` entries, each null or a page from
+    /// `xen_alloc_ballooned_pages()` that the caller gives back.
+    pub unsafe fn new(pages: *mut *mut bindings::page, len: usize) -> Self {
+        Self { pages, len }
+    }
+
+    /// The number of entries (the count the caller passed).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Takes the pages, skipping null entries.
+    pub fn take(self, mut f: impl FnMut(BalloonPage)) {
+        for i in 0..self.len {
+            // SAFETY: Within the caller's array (see `new`).
+            let raw = unsafe { *self.pages.add(i) };
+            // SAFETY: Null or a page given back to the balloon (see `new`).
+            if let Some(page) = unsafe { BalloonPage::from_raw(raw) } {
+                f(page);
+            }
+        }
+    }
+}
+
+/// Implements the C interface of `include/xen/balloon.h` with Rust functions.
+///
+/// `alloc: fn(&mut PagesOut) -> Result`, `free: fn(PagesIn)`, `set_target: fn(u64)`,
+/// `init: fn()`. `balloon_stats` is defined by the driver as a `static` [`BalloonStats`].
+#[macro_export]
+macro_rules! export_balloon_api {
+    (alloc: $alloc:path, free: $free:path, set_target: $target:path, init: $init:path $(,)?) => {
+        /// Hands out `nr_pages` ballooned pages (`xen_alloc_ballooned_pages()`).
+        ///
+        /// # Safety
+        ///
+        /// `pages` must be writable for `nr_pages` entries.
+        #[no_mangle]
+        pub unsafe extern "C" fn xen_alloc_ballooned_pages(
+            nr_pages: $crate::ffi::c_uint,
+            pages: *mut *mut $crate::bindings::page,
+        ) -> $crate::ffi::c_int {
+            // SAFETY: By this function's safety requirements.
+            let mut out = unsafe { $crate::xen::balloon::PagesOut::new(pages, nr_pages as usize) };
+            match $alloc(&mut out) {
+                Ok(()) => 0,
+                Err(e) => e.to_errno(),
+            }
+        }
+
+        /// Takes back pages from `xen_alloc_ballooned_pages()` (`xen_free_ballooned_pages()`).
+        ///
+        /// # Safety
+        ///
+        /// `pages` must hold `nr_pages` entries, each null or a page the caller got from
+        /// `xen_alloc_ballooned_pages()` and no longer uses.
+        #[no_mangle]
+        pub unsafe extern "C" fn xen_free_ballooned_pages(
+            nr_pages: $crate::ffi::c_uint,
+            pages: *mut *mut $crate::bindings::page,
+        ) {
+            // SAFETY: By this function's safety requirements.
+            $free(unsafe { $crate::xen::balloon::PagesIn::new(pages, nr_pages as usize) })
+        }
+
+        /// Sets the balloon target in pages (`balloon_set_new_target()`).
+        #[no_mangle]
+        pub extern "C" fn balloon_set_new_target(target: $crate::ffi::c_ulong) {
+            $target(target as u64)
+        }
+
+        /// Registers the `xen_memory` sysfs device and the xenstore target watch.
+        #[no_mangle]
+        pub extern "C" fn xen_balloon_init() {
+            $init()
+        }
+    };
+}
+
+/// Memory hotplug for the balloon: new memory sections whose pages start ballooned out.
+#[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+pub mod hotplug {
+    use super::*;
+
+    /// Pages per memory section, the unit of hotplug.
+    pub fn pages_per_section() -> u64 {
+        // SAFETY: A constant.
+        unsafe { bindings::pages_per_section() as u64 }
+    }
+
+    /// A range of physical addresses reserved as "System RAM" for hotplug.
+    pub struct Resource(NonNull<bindings::resource>);
+
+    impl Resource {
+        /// Reserves `size` bytes of free physical address space, section aligned.
+        pub fn allocate(size: u64) -> Option<Self> {
+            // SAFETY: Allocates a zeroed `struct resource`.
+            let res = NonNull::new(unsafe {
+                bindings::krealloc(
+                    ptr::null(),
+                    core::mem::size_of::<bindings::resource>(),
+                    bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+                )
+            })?
+            .cast::<bindings::resource>();
+            // SAFETY: `res` is a valid, zeroed resource we own.
+            let ret = unsafe {
+                (*res.as_ptr()).name = crate::c_str!("System RAM").as_char_ptr();
+                (*res.as_ptr()).flags =
+                    (bindings::IORESOURCE_SYSTEM_RAM | bindings::IORESOURCE_BUSY) as _;
+                bindings::allocate_resource(
+                    ptr::addr_of_mut!(bindings::iomem_resource),
+                    res.as_ptr(),
+                    size as _,
+                    0,
+                    u64::MAX as _,
+                    (pages_per_section() * bindings::PAGE_SIZE as u64) as _,
+                    None,
+                    ptr::null_mut(),
+                )
+            };
+            if ret < 0 {
+                // SAFETY: Allocated above, never published.
+                unsafe { bindings::kfree(res.as_ptr().cast()) };
+                return None;
+            }
+            Some(Self(res))
+        }
+
+        /// The first physical address.
+        pub fn start(&self) -> u64 {
+            // SAFETY: A valid resource we own.
+            unsafe { (*self.0.as_ptr()).start }
+        }
+
+        /// Marks the P2M entries of the range invalid (PV guests), so that adding the memory
+        /// writes non-present page table entries. Returns `false` on failure.
+        pub fn invalidate_p2m(&self, pages: u64) -> bool {
+            if crate::xen::auto_translated() {
+                return true;
+            }
+            let pfn = self.start() >> bindings::PAGE_SHIFT;
+            (0..pages).all(|i| {
+                // SAFETY: Only fills the P2M for frames of our own reserved range.
+                unsafe { bindings::set_phys_to_machine((pfn + i) as _, !0 as _) }
+            })
+        }
+
+        /// Adds the range as memory (`add_memory_resource()`); the memory core then owns the
+        /// resource. Takes the device hotplug lock; the caller must not hold locks that
+        /// onlining needs (the online callback runs from here).
+        pub fn add_memory(self) -> core::result::Result<(), (Self, Error)> {
+            // SAFETY: Any address is accepted.
+            let nid = unsafe { bindings::memory_add_physaddr_to_nid(self.start()) };
+            // SAFETY: The resource is valid and ours; the lock protects hotplug.
+            let rc = unsafe {
+                bindings::lock_device_hotplug();
+                let rc = bindings::add_memory_resource(
+                    nid,
+                    self.0.as_ptr(),
+                    bindings::MHP_MERGE_RESOURCE as _,
+                );
+                bindings::unlock_device_hotplug();
+                rc
+            };
+            if rc != 0 {
+                return Err((self, Error::from_errno(rc)));
+            }
+            core::mem::forget(self);
+            Ok(())
+        }
+    }
+
+    impl Drop for Resource {
+        fn drop(&mut self) {
+            // SAFETY: Allocated by `allocate` and still ours: release and free it.
+            unsafe {
+                bindings::release_resource(self.0.as_ptr());
+                bindings::kfree(self.0.as_ptr().cast());
+            }
+        }
+    }
+
+    static ONLINE_PAGE: AtomicUsize = AtomicUsize::new(0);
+    static ONLINE_NOTIFY: AtomicUsize = AtomicUsize::new(0);
+
+    /// # Safety
+    ///
+    /// Called by C only, with the arguments its callback type promises.
+    unsafe extern "C" fn online_page_trampoline(page: *mut bindings::page, order: u32) {
+        let f = ONLINE_PAGE.load(Ordering::Acquire);
+        if f == 0 {
+            return;
+        }
+        // SAFETY: `f` was stored from a `fn(BalloonPage)` by `set_online_page_callback`.
+        let f: fn(BalloonPage) = unsafe { core::mem::transmute(f) };
+        // SAFETY: `page` is valid.
+        let start = unsafe { bindings::page_to_pfn(page) } as u64;
+        for i in 0..(1u64 << order) {
+            // SAFETY: The memory core hands us pages of newly added memory that it is onlining
+            // instead of freeing them to the allocator: they are ours.
+            f(unsafe { BalloonPage::from_pfn(start + i) });
+        }
+    }
+
+    /// Makes `f` receive every page of memory onlined from now on, instead of the allocator.
+    pub fn set_online_page_callback(f: fn(BalloonPage)) -> Result {
+        ONLINE_PAGE.store(f as usize, Ordering::Release);
+        // SAFETY: The trampoline has the callback's signature and lives forever.
+        to_result(unsafe { bindings::set_online_page_callback(Some(online_page_trampoline)) })
+    }
+
+    /// # Safety
+    ///
+    /// Called by C only, with the arguments its callback type promises.
+    unsafe extern "C" fn memory_notifier_trampoline(
+        _nb: *mut bindings::notifier_block,
+        val: crate::ffi::c_ulong,
+        _v: *mut crate::ffi::c_void,
+    ) -> crate::ffi::c_int {
+        let f = ONLINE_NOTIFY.load(Ordering::Acquire);
+        if val == bindings::MEM_ONLINE as crate::ffi::c_ulong && f != 0 {
+            // SAFETY: Stored from a `fn()` by `on_memory_online`.
+            let f: fn() = unsafe { core::mem::transmute(f) };
+            f();
+        }
+        bindings::NOTIFY_OK as crate::ffi::c_int
+    }
+
+    struct Notifier(UnsafeCell<bindings::notifier_block>);
+    // SAFETY: Only the notifier chain writes it, under its lock.
+    unsafe impl Sync for Notifier {}
+    static MEMORY_NB: Notifier = Notifier(UnsafeCell::new(bindings::notifier_block {
+        notifier_call: Some(memory_notifier_trampoline),
+        next: ptr::null_mut(),
+        priority: 0,
+    }));
+
+    /// Calls `f` whenever a memory block goes online; register once.
+    pub fn on_memory_online(f: fn()) -> Result {
+        ONLINE_NOTIFY.store(f as usize, Ordering::Release);
+        // SAFETY: The notifier block is `'static`.
+        to_result(unsafe { bindings::register_memory_notifier(MEMORY_NB.0.get()) })
+    }
+
+    /// The `xen/balloon/hotplug_unpopulated` sysctl (0 or 1).
+    pub static HOTPLUG_UNPOPULATED: AtomicI32 = AtomicI32::new(0);
+
+    /// Registers `/proc/sys/xen/balloon/hotplug_unpopulated`.
+    pub fn register_sysctl() -> Result {
+        // SAFETY: All-zeroes is a valid `ctl_table`.
+        let mut table: bindings::ctl_table = unsafe { core::mem::zeroed() };
+        table.procname = crate::c_str!("hotplug_unpopulated").as_char_ptr();
+        table.data = HOTPLUG_UNPOPULATED.as_ptr().cast();
+        table.maxlen = core::mem::size_of::<i32>() as _;
+        table.mode = 0o644;
+        table.proc_handler = Some(bindings::proc_dointvec_minmax);
+        // SAFETY: Pointers to the kernel's constant 0 and 1.
+        unsafe {
+            table.extra1 = bindings::sysctl_zero();
+            table.extra2 = bindings::sysctl_one();
+        }
+        let table = crate::alloc::KBox::new(table, crate::alloc::flags::GFP_KERNEL)?;
+        let table = crate::alloc::KBox::leak(table);
+        // SAFETY: The table is leaked, so it lives forever; one entry.
+        let header = unsafe {
+            bindings::register_sysctl_sz(crate::c_str!("xen/balloon").as_char_ptr(), table, 1)
+        };
+        if header.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(())
+    }
+}
+
+/// Restores `max_mem_size` from the value Xen's early setup saved (`xen_saved_max_mem_size`),
+/// once the balloon takes over adding memory; `0` means nothing was saved.
+#[cfg(CONFIG_MEMORY_HOTPLUG)]
+pub fn restore_max_mem_size(saved: u64) {
+    if saved != 0 {
+        // SAFETY: A plain word the memory hotplug core reads.
+        unsafe { bindings::max_mem_size = saved };
+    }
+}
+
+/// Free memory the allocator could hand out without reclaiming much (`si_mem_available()`).
+pub fn available_pages() -> u64 {
+    // SAFETY: No preconditions.
+    let n = unsafe { bindings::si_mem_available() };
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Pages the allocator keeps in reserve (`totalreserve_pages`).
+pub fn reserve_pages() -> u64 {
+    // SAFETY: A plain word the allocator updates.
+    unsafe { ptr::read_volatile(ptr::addr_of!(bindings::totalreserve_pages)) as u64 }
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Xen guest support.
+//!
+//! C headers: [`include/xen/xen.h`](srctree/include/xen/xen.h),
+//! [`include/xen/page.h`](srctree/include/xen/page.h),
+//! [`include/xen/mem-reservation.h`](srctree/include/xen/mem-reservation.h)
+
+use crate::bindings;
+
+// Needs balloon_alloc_page_noinit() and the Rust scrub, which the balloon option selects.
+#[cfg(CONFIG_XEN_BALLOON_RUST)]
+pub mod balloon;
+pub mod xenbus;
+
+/// Whether the kernel runs as a Xen guest of any kind.
+pub fn domain() -> bool {
+    // SAFETY: Reads a variable set during early boot.
+    unsafe { bindings::xen_domain() }
+}
+
+/// Whether the kernel runs as a paravirtualised (PV) guest.
+pub fn pv_domain() -> bool {
+    // SAFETY: Reads a variable set during early boot.
+    unsafe { bindings::xen_pv_domain() }
+}
+
+/// Whether the kernel runs as the initial domain (dom0).
+pub fn initial_domain() -> bool {
+    // SAFETY: Reads variables set during early boot.
+    unsafe { bindings::xen_initial_domain() }
+}
+
+/// Whether the hypervisor translates guest frames (`XENFEAT_auto_translated_physmap`).
+pub fn auto_translated() -> bool {
+    // SAFETY: Reads the feature bits fetched during early boot.
+    unsafe { bindings::xen_auto_translated() }
+}
+
+/// The domain's current reservation in pages, as the hypervisor reports it.
+pub fn current_reservation() -> Option<u64> {
+    // SAFETY: The hypercall only reads a local domain id.
+    let ret = unsafe { bindings::xen_current_reservation() };
+    u64::try_from(ret).ok().filter(|&n| n > 0)
+}
+
+/// Pages Linux gave back to Xen at boot (PV), or `0`.
+pub fn released_pages() -> u64 {
+    // SAFETY: Written only during early boot.
+    unsafe { bindings::xen_released_pages as u64 }
+}
+
+/// Pages of the memory map Xen never populated (HVM/PVH), or `0`.
+pub fn unpopulated_pages() -> u64 {
+    // SAFETY: Written only during early boot.
+    unsafe { bindings::xen_nr_unpopulated_pages() as u64 }
+}
+
+/// The number of pages in the start info of a PV guest, `0` otherwise.
+pub fn start_info_pages() -> u64 {
+    // SAFETY: Reads the start info, which exists for PV guests (checked by the helper).
+    unsafe { bindings::xen_start_info_nr_pages() as u64 }
+}
+
+/// The highest page frame number of boot memory.
+pub fn max_pfn() -> u64 {
+    // SAFETY: Written only during early boot.
+    unsafe { bindings::max_pfn as u64 }
+}
+
+/// The number of page frames of RAM the kernel knows about.
+pub fn num_physpages() -> u64 {
+    // SAFETY: No preconditions.
+    unsafe { bindings::get_num_physpages() as u64 }
+}
+
+/// Whether pages are cleared before they go back to Xen (the `xen_scrub_pages` switch).
+pub fn scrub_enabled() -> bool {
+    // SAFETY: A byte written with single stores (command line, sysfs); a volatile read does
+    // not tear.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::xen_scrub_pages)) }
+}
+
+/// Turns the `xen_scrub_pages` switch on or off.
+pub fn set_scrub_enabled(on: bool) {
+    // SAFETY: As in `scrub_enabled`; a single byte store.
+    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(bindings::xen_scrub_pages), on) };
+}
+
+/// Pages cleared by the scrub since boot (`xenmem_scrubbed_pages`).
+#[cfg(CONFIG_XEN_SCRUB_PAGES_RUST)]
+pub fn scrubbed_pages() -> u64 {
+    // SAFETY: A word the scrub updates atomically; a volatile read does not tear.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::xenmem_scrubbed_pages)) as u64 }
+}
+
+/// Stops the kernel with `msg` (`panic()`).
+pub fn panic(msg: &crate::str::CStr) -> ! {
+    // SAFETY: A plain `%s` format with a NUL-terminated string.
+    unsafe { bindings::panic(crate::c_str!("%s").as_char_ptr(), msg.as_char_ptr()) }
+}
