@@ -43,9 +43,6 @@ const BATCH: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Frame>();
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
 const HZ: u64 = kernel::bindings::HZ as u64;
 
-/// The statistics C code may read, as `include/xen/balloon.h` declares them.
-#[no_mangle]
-pub static balloon_stats: BalloonStats = BalloonStats::new();
 
 /// `max_mem_size` as the early Xen setup saved it (`include/xen/xen.h`).
 #[cfg(CONFIG_MEMORY_HOTPLUG)]
@@ -87,6 +84,9 @@ struct Inner {
     /// Ballooned pages; low memory first, so it is repopulated first.
     pages: PageList,
     frames: KBox<[Frame; BATCH]>,
+    /// Bumped by every target write, so that writing the same target again after the thread
+    /// gave up (`Canceled`) makes it try again.
+    target_writes: u64,
 }
 
 #[pin_data]
@@ -104,11 +104,11 @@ struct Balloon {
 static BALLOON: Global<Balloon> = Global::new();
 
 fn stat(f: Stat) -> u64 {
-    balloon_stats.get(f)
+    BalloonStats::get_static().get(f)
 }
 
 fn set_stat(f: Stat, v: u64) {
-    balloon_stats.set(f, v)
+    BalloonStats::get_static().set(f, v)
 }
 
 fn current_credit() -> i64 {
@@ -317,8 +317,13 @@ fn balloon_thread(b: &'static Balloon) {
         } else {
             current_credit()
         };
+        let writes = guard.target_writes;
         let mut left = timeout as Jiffies;
-        while current_credit() == credit && left > 0 && !kthread::should_stop() {
+        while current_credit() == credit
+            && guard.target_writes == writes
+            && left > 0
+            && !kthread::should_stop()
+        {
             left = match b.kick.wait_interruptible_timeout(&mut guard, left) {
                 kernel::sync::CondVarTimeoutResult::Timeout => 0,
                 kernel::sync::CondVarTimeoutResult::Woken { jiffies }
@@ -359,8 +364,9 @@ fn set_target(target: u64) {
         set_stat(Stat::TargetPages, target);
         return;
     };
-    let _guard = b.inner.lock();
+    let mut guard = b.inner.lock();
     set_stat(Stat::TargetPages, target);
+    guard.target_writes = guard.target_writes.wrapping_add(1);
     b.kick.notify_all();
 }
 
@@ -513,6 +519,7 @@ fn balloon_init() -> Result {
                 state: State::Done,
                 pages: PageList::new(),
                 frames,
+                target_writes: 0,
             }),
             kick <- new_condvar!(),
             appended <- new_condvar!(),
@@ -679,8 +686,10 @@ fn store_target(input: &[u8]) -> Result {
 
 macro_rules! ulong_attr {
     ($show:ident, $store:ident, $field:expr) => {
+        // Hexadecimal without a prefix, as C's DEVICE_ULONG_ATTR (`%lx`) shows it; writes take
+        // any base kstrtoul() accepts.
         fn $show(buf: &mut ShowBuf) -> Result {
-            sysfs_emit!(buf, "{}\n", stat($field))
+            sysfs_emit!(buf, "{:x}\n", stat($field))
         }
         #[allow(dead_code)]
         fn $store(input: &[u8]) -> Result {

@@ -445,10 +445,14 @@ pub enum Stat {
 }
 
 impl BalloonStats {
-    /// All zero, as a C static would be.
-    pub const fn new() -> Self {
-        // SAFETY: All-zeroes is a valid `balloon_stats`.
-        Self(UnsafeCell::new(unsafe { core::mem::zeroed() }))
+    /// The kernel's `balloon_stats`, which the driver's C export file defines and exports.
+    pub fn get_static() -> &'static Self {
+        extern "C" {
+            static balloon_stats: BalloonStats;
+        }
+        // SAFETY: `balloon_stats` is a static `struct balloon_stats` defined in C and
+        // `BalloonStats` is a transparent wrapper of that type; all access is volatile.
+        unsafe { &*ptr::addr_of!(balloon_stats) }
     }
 
     fn field(&self, f: Stat) -> *mut crate::ffi::c_ulong {
@@ -483,11 +487,6 @@ impl BalloonStats {
     }
 }
 
-impl Default for BalloonStats {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// Where [`export_balloon_api!`](crate::export_balloon_api)'s `xen_alloc_ballooned_pages()`
 /// puts the pages it hands out.
@@ -579,7 +578,9 @@ impl PagesIn {
 /// Implements the C interface of `include/xen/balloon.h` with Rust functions.
 ///
 /// `alloc: fn(&mut PagesOut) -> Result`, `free: fn(PagesIn)`, `set_target: fn(u64)`,
-/// `init: fn()`. `balloon_stats` is defined by the driver as a `static` [`BalloonStats`].
+/// `init: fn()`. The macro defines `rust_`-prefixed entry points; the driver's C export file
+/// defines the functions of the header (and `balloon_stats`, see [`BalloonStats::get_static`])
+/// as calls to them and exports them to modules, the kernel's usual form for exports.
 #[macro_export]
 macro_rules! export_balloon_api {
     (alloc: $alloc:path, free: $free:path, set_target: $target:path, init: $init:path $(,)?) => {
@@ -589,7 +590,7 @@ macro_rules! export_balloon_api {
         ///
         /// `pages` must be writable for `nr_pages` entries.
         #[no_mangle]
-        pub unsafe extern "C" fn xen_alloc_ballooned_pages(
+        pub unsafe extern "C" fn rust_xen_alloc_ballooned_pages(
             nr_pages: $crate::ffi::c_uint,
             pages: *mut *mut $crate::bindings::page,
         ) -> $crate::ffi::c_int {
@@ -608,7 +609,7 @@ macro_rules! export_balloon_api {
         /// `pages` must hold `nr_pages` entries, each null or a page the caller got from
         /// `xen_alloc_ballooned_pages()` and no longer uses.
         #[no_mangle]
-        pub unsafe extern "C" fn xen_free_ballooned_pages(
+        pub unsafe extern "C" fn rust_xen_free_ballooned_pages(
             nr_pages: $crate::ffi::c_uint,
             pages: *mut *mut $crate::bindings::page,
         ) {
@@ -618,13 +619,13 @@ macro_rules! export_balloon_api {
 
         /// Sets the balloon target in pages (`balloon_set_new_target()`).
         #[no_mangle]
-        pub extern "C" fn balloon_set_new_target(target: $crate::ffi::c_ulong) {
+        pub extern "C" fn rust_balloon_set_new_target(target: $crate::ffi::c_ulong) {
             $target(target as u64)
         }
 
         /// Registers the `xen_memory` sysfs device and the xenstore target watch.
         #[no_mangle]
-        pub extern "C" fn xen_balloon_init() {
+        pub extern "C" fn rust_xen_balloon_init() {
             $init()
         }
     };
