@@ -43,7 +43,6 @@ const BATCH: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Frame>();
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
 const HZ: u64 = kernel::bindings::HZ as u64;
 
-
 /// `max_mem_size` as the early Xen setup saved it (`include/xen/xen.h`).
 #[cfg(CONFIG_MEMORY_HOTPLUG)]
 #[no_mangle]

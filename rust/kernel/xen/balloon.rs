@@ -487,7 +487,6 @@ impl BalloonStats {
     }
 }
 
-
 /// Where [`export_balloon_api!`](crate::export_balloon_api)'s `xen_alloc_ballooned_pages()`
 /// puts the pages it hands out.
 pub struct PagesOut {
