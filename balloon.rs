@@ -724,6 +724,10 @@ fn store_scrub_pages(input: &[u8]) -> Result {
     Ok(())
 }
 
+fn show_boot_timeout(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", balloon_boot_timeout.get())
+}
+
 fn show_current_kb(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(buf, "{}\n", stat(Stat::CurrentPages) << (PAGE_SHIFT - 10))
 }
@@ -786,6 +790,8 @@ static SCRUB_PAGES: DeviceAttribute = DeviceAttribute::new(
     show_scrub_pages,
     Some(store_scrub_pages),
 );
+static BOOT_TIMEOUT: DeviceAttribute =
+    DeviceAttribute::new(c_str!("boot_timeout"), 0o444, show_boot_timeout, None);
 static CURRENT_KB: DeviceAttribute =
     DeviceAttribute::new(c_str!("current_kb"), 0o444, show_current_kb, None);
 static LOW_KB: DeviceAttribute = DeviceAttribute::new(c_str!("low_kb"), 0o444, show_low_kb, None);
@@ -803,7 +809,7 @@ static ZEROING_SKIPPED: DeviceAttribute =
 attribute_group! {
     static BALLOON_GROUP = (None, [
         TARGET_KB, TARGET, SCHEDULE_DELAY, MAX_SCHEDULE_DELAY, RETRY_COUNT, MAX_RETRY_COUNT,
-        SCRUB_PAGES,
+        SCRUB_PAGES, BOOT_TIMEOUT,
     ]);
 }
 attribute_group! {

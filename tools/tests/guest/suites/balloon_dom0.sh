@@ -32,6 +32,14 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 expect balloon-sysfs-files-and-modes "$got" "$want"
+# The initial balloon-down timeout: the parameter (both drivers) and, in
+# the Rust driver, its read-only xen_memory0/boot_timeout view (CONTRACTS.md).
+P=/sys/module/xen/parameters/balloon_boot_timeout
+expect balloon-boot-timeout-param "$(stat -c %a $P 2>&1) $(cat $P 2>&1)" "444 180"
+if [ -d $M/stats ]; then
+	expect balloon-boot-timeout-sysfs "$(stat -c %a $M/boot_timeout 2>&1) $(cat $M/boot_timeout 2>&1)" "444 180"
+	expect balloon-boot-timeout-sysfs-write-refused "$(xwrite $M/boot_timeout 5) $(cat $M/boot_timeout)" "EACCES 180"
+fi
 # The backoff tunables are DEVICE_ULONG_ATTRs: shown in hex without "0x"
 # (max_schedule_delay 32 reads "20"), stored with kstrtoul base 0.
 D=$M/max_schedule_delay
