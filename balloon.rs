@@ -197,17 +197,12 @@ impl Inner {
         let mut taken = PageList::new();
         let want = (nr_pages as usize).min(BATCH);
         let mut n = 0;
-        let mut skipped = 0;
         let scrub_cleared_by_free = platform::init_on_free();
         while n < want {
-            let Some(a) = BalloonPage::alloc(mode) else {
+            let Some(mut page) = BalloonPage::alloc(mode) else {
                 state = State::Again;
                 break;
             };
-            let mut page = a.page;
-            if a.zeroing_skipped {
-                skipped += 1;
-            }
             // With init_on_free the allocator cleared the page when it was freed: it is
             // already zero, scrubbing it again would clear it twice.
             if !scrub_cleared_by_free {
@@ -216,9 +211,10 @@ impl Inner {
             taken.push_back(page);
             n += 1;
         }
+        let skipped = if mode.skips_zeroing() { n as u64 } else { 0 };
         // Unused kmaps must go before the P2M changes (kmap_flush_unused() reads PTEs).
         if n > 0 {
-            platform::flush_mappings();
+            platform::flush_kmaps();
         }
         let mut i = 0;
         while let Some(mut page) = taken.pop_front() {
@@ -228,7 +224,7 @@ impl Inner {
             self.append(page);
         }
         if n > 0 {
-            platform::flush_mappings();
+            platform::flush_tlbs();
         }
         match reservation::decrease(&mut self.frames[..n]) {
             Ok(done) if done == n => {}

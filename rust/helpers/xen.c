@@ -112,16 +112,6 @@ unsigned long rust_helper_page_to_pfn(struct page *page)
 	return page_to_pfn(page);
 }
 
-struct list_head *rust_helper_page_lru(struct page *page)
-{
-	return &page->lru;
-}
-
-struct page *rust_helper_page_from_lru(struct list_head *lru)
-{
-	return list_entry(lru, struct page, lru);
-}
-
 void rust_helper_INIT_LIST_HEAD(struct list_head *list)
 {
 	INIT_LIST_HEAD(list);

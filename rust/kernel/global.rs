@@ -20,6 +20,15 @@ use core::{
 
 /// A `'static` slot for one object, set once.
 ///
+/// # Examples
+///
+/// ```
+/// use kernel::{global::Global, prelude::*};
+///
+/// static EMPTY: Global<u32> = Global::new();
+/// assert!(EMPTY.get().is_none());
+/// ```
+///
 /// # Invariants
 ///
 /// `ptr` is null or points to a valid, pinned `T` that is never freed nor moved.

@@ -271,6 +271,22 @@ impl SystemDevice {
 
 /// Parses an unsigned number as `kstrtoull(s, 0, ...)` does: decimal, `0x` hex or `0` octal,
 /// one trailing newline allowed.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{error::code::{EINVAL, ERANGE}, sysfs::parse_u64};
+///
+/// assert_eq!(parse_u64(b"42\n"), Ok(42));
+/// assert_eq!(parse_u64(b"0x20"), Ok(32));
+/// assert_eq!(parse_u64(b"020"), Ok(16));
+/// assert_eq!(parse_u64(b"abc"), Err(EINVAL));
+/// assert_eq!(parse_u64(b"-1"), Err(EINVAL));
+/// assert_eq!(parse_u64(b"\n"), Err(EINVAL));
+/// assert_eq!(parse_u64(b"12abc"), Err(EINVAL));
+/// assert_eq!(parse_u64(b"18446744073709551616"), Err(ERANGE));
+/// assert_eq!(parse_u64(&[b'1'; 64]), Err(EINVAL));
+/// ```
 pub fn parse_u64(bytes: &[u8]) -> Result<u64> {
     let mut tmp = [0u8; 32];
     if bytes.len() >= tmp.len() {
@@ -285,6 +301,21 @@ pub fn parse_u64(bytes: &[u8]) -> Result<u64> {
 
 /// Parses a size as `memparse()` does (`K`, `M`, `G`, `T`, `P`, `E` suffixes), requiring at least
 /// one digit and nothing after the number but a newline.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{error::code::EINVAL, sysfs::parse_size};
+///
+/// assert_eq!(parse_size(b"512M\n"), Ok(512 << 20));
+/// assert_eq!(parse_size(b"262144K"), Ok(256 << 20));
+/// assert_eq!(parse_size(b"1g"), Ok(1 << 30));
+/// assert_eq!(parse_size(b"4096"), Ok(4096));
+/// assert_eq!(parse_size(b"M"), Err(EINVAL));
+/// assert_eq!(parse_size(b"-1"), Err(EINVAL));
+/// assert_eq!(parse_size(b"1MB"), Err(EINVAL));
+/// assert_eq!(parse_size(b""), Err(EINVAL));
+/// ```
 pub fn parse_size(bytes: &[u8]) -> Result<u64> {
     let mut tmp = [0u8; 32];
     if bytes.is_empty() || bytes.len() >= tmp.len() {
@@ -305,6 +336,19 @@ pub fn parse_size(bytes: &[u8]) -> Result<u64> {
 }
 
 /// Parses a boolean as `kstrtobool()` does (`1/0`, `y/n`, `on/off`, `true/false`).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{error::code::EINVAL, sysfs::parse_bool};
+///
+/// assert_eq!(parse_bool(b"1\n"), Ok(true));
+/// assert_eq!(parse_bool(b"off"), Ok(false));
+/// assert_eq!(parse_bool(b"Y"), Ok(true));
+/// assert_eq!(parse_bool(b"2"), Err(EINVAL));
+/// assert_eq!(parse_bool(b"maybe"), Err(EINVAL));
+/// assert_eq!(parse_bool(b""), Err(EINVAL));
+/// ```
 pub fn parse_bool(bytes: &[u8]) -> Result<bool> {
     let mut tmp = [0u8; 8];
     let n = bytes.len().min(tmp.len() - 1);

@@ -28,6 +28,7 @@ BOOTS = {
     "domu-pvh": ("", "domu_pvh", 900),
     "balloon-dom0": ("", "balloon_dom0", 900),
     "balloon-stress": ("", "balloon_stress", 900),
+    "kunit": ("kunit.enable=1", "kunit", 900),
 }
 SUITES = {"all": list(BOOTS)}
 

@@ -40,6 +40,13 @@ pub enum AllocMode {
 }
 
 impl AllocMode {
+    /// Whether [`BalloonPage::alloc`] now skips a zeroing that `init_on_alloc` would do for the
+    /// same allocation (`false` when `init_on_alloc` is off or `init_on_free` is on).
+    pub fn skips_zeroing(self) -> bool {
+        // SAFETY: Reads static keys.
+        unsafe { bindings::want_init_on_alloc(self.gfp()) && !bindings::want_init_on_free() }
+    }
+
     fn gfp(self) -> bindings::gfp_t {
         match self {
             AllocMode::Balloon => {
@@ -66,14 +73,6 @@ pub struct BalloonPage {
 // SAFETY: Ownership of a page can move between threads.
 unsafe impl Send for BalloonPage {}
 
-/// A freshly allocated page and whether `init_on_alloc` zeroing was skipped for it.
-pub struct Allocated {
-    /// The page, no longer counted as managed memory.
-    pub page: BalloonPage,
-    /// `true` when `init_on_alloc` would have zeroed the page and did not.
-    pub zeroing_skipped: bool,
-}
-
 /// Whether freed pages are cleared (`init_on_free`): pages from the allocator are then zero.
 pub fn init_on_free() -> bool {
     // SAFETY: Reads a static key.
@@ -85,21 +84,16 @@ impl BalloonPage {
     /// zeroing (`balloon_alloc_page_noinit()`), and removes it from the managed page count.
     ///
     /// Its content is whatever the previous user left; the page must leave the guest (or go back
-    /// to the allocator with [`BalloonPage::release`]) and is never read by the kernel.
-    pub fn alloc(mode: AllocMode) -> Option<Allocated> {
+    /// to the allocator with [`BalloonPage::release`]) and is never read by the kernel. Whether
+    /// that skipped a zeroing is [`AllocMode::skips_zeroing`].
+    pub fn alloc(mode: AllocMode) -> Option<Self> {
         let gfp = mode.gfp();
         // SAFETY: `gfp` has no `__GFP_ZERO`; the page goes to the balloon only.
         let page = NonNull::new(unsafe { bindings::balloon_alloc_page_noinit(gfp) })?;
-        // SAFETY: Reads static keys.
-        let zeroing_skipped =
-            unsafe { bindings::want_init_on_alloc(gfp) && !bindings::want_init_on_free() };
         // SAFETY: The page was just allocated and is ours.
         unsafe { bindings::adjust_managed_page_count(page.as_ptr(), -1) };
         // INVARIANT: Freshly allocated, owned by us alone.
-        Some(Allocated {
-            page: Self { page },
-            zeroing_skipped,
-        })
+        Some(Self { page })
     }
 
     /// Wraps the page of frame `pfn`.
@@ -133,8 +127,11 @@ impl BalloonPage {
 
     /// Whether this is a high-memory page.
     pub fn is_highmem(&self) -> bool {
+        #[cfg(CONFIG_HIGHMEM)]
         // SAFETY: The page is valid (type invariant).
-        unsafe { bindings::folio_test_highmem(bindings::page_folio(self.page.as_ptr())) }
+        return unsafe { bindings::folio_test_highmem(bindings::page_folio(self.page.as_ptr())) };
+        #[cfg(not(CONFIG_HIGHMEM))]
+        false
     }
 
     /// The page frame number.
@@ -218,8 +215,12 @@ impl BalloonPage {
     }
 
     fn lru(&self) -> *mut bindings::list_head {
-        // SAFETY: The page is valid (type invariant).
-        unsafe { bindings::page_lru(self.page.as_ptr()) }
+        // `&page->lru` without a call: the lists are the balloon's hot path.
+        self.page
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(bindings::PAGE_LRU_OFFSET)
+            .cast()
     }
 }
 
@@ -229,12 +230,24 @@ pub fn scrub(page: &mut PageRef<'_>) {
     unsafe { bindings::xenmem_reservation_scrub_page(page.as_ptr()) };
 }
 
-/// Drops unused kmaps and flushes the TLBs, before frames leave the guest.
-pub fn flush_mappings() {
+/// Drops unused kmaps; before frames leave the guest and before their P2M entries change
+/// (`kmap_flush_unused()` reads PTEs).
+pub fn flush_kmaps() {
     // SAFETY: No preconditions.
     unsafe { bindings::kmap_flush_unused() };
+}
+
+/// Flushes the TLBs of all CPUs, once the mappings of frames that leave the guest are gone.
+pub fn flush_tlbs() {
     // SAFETY: No preconditions.
     unsafe { bindings::flush_tlb_all() };
+}
+
+/// The page whose `lru` field `lru` is (C's `list_entry(lru, struct page, lru)`).
+fn page_from_lru(lru: *mut bindings::list_head) -> *mut bindings::page {
+    lru.cast::<u8>()
+        .wrapping_sub(bindings::PAGE_LRU_OFFSET)
+        .cast()
 }
 
 /// An ordered list of [`BalloonPage`]s, linked through the pages themselves.
@@ -314,8 +327,8 @@ impl PageList {
                 (*self.head).prev = ptr::null_mut();
             }
         }
-        // SAFETY: `lru` is the `lru` field of a page the list owned; ownership moves out.
-        let page = unsafe { bindings::page_from_lru(lru) };
+        // `lru` is the `lru` field of a page the list owned; ownership moves out.
+        let page = page_from_lru(lru);
         // SAFETY: An owned page (type invariant), no longer in the list.
         unsafe { BalloonPage::from_raw(page) }
     }
@@ -325,10 +338,13 @@ impl PageList {
         if self.head.is_null() {
             return None;
         }
+        #[cfg(CONFIG_HIGHMEM)]
         // SAFETY: `head` is the `lru` of a valid page of the list.
-        Some(unsafe {
-            bindings::folio_test_highmem(bindings::page_folio(bindings::page_from_lru(self.head)))
-        })
+        return Some(unsafe {
+            bindings::folio_test_highmem(bindings::page_folio(page_from_lru(self.head)))
+        });
+        #[cfg(not(CONFIG_HIGHMEM))]
+        Some(false)
     }
 
     /// Fills `out` with the [`BalloonPage::xen_pfn`] of the first pages; returns how many.
@@ -338,7 +354,7 @@ impl PageList {
         while n < out.len() && !lru.is_null() {
             // SAFETY: `lru` is the `lru` of a valid page of the list.
             unsafe {
-                out[n] = bindings::page_to_xen_pfn(bindings::page_from_lru(lru));
+                out[n] = bindings::page_to_xen_pfn(page_from_lru(lru));
                 lru = (*lru).next;
             }
             n += 1;
