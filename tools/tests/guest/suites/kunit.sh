@@ -20,9 +20,9 @@ else
 fi
 if [ "$(cat /etc/xenrig-variant)" = rust ]; then
 	# Doctest cases are named after the file: rust/kernel/sysfs.rs gives
-	# rust_doctest_kernel_rust_kernel_sysfs_rs_0, _1, ...
+	# rust_doctest_kernel_sysfs_rs_0, _1, ...
 	for f in sysfs global; do
-		case_re="rust_doctest_kernel_rust_kernel_${f}_rs_[0-9]*"
+		case_re="rust_doctest_kernel_${f}_rs_[0-9]*"
 		n=$(grep -c "ok [0-9]* $case_re" $K)
 		notok=$(grep -c "not ok [0-9]* $case_re" $K)
 		if [ "$n" -gt 0 ] && [ "$notok" = 0 ]; then
