@@ -33,16 +33,19 @@ tail -15 $C 2>/dev/null | sed 's/^/    /'
 # being zeroed (the Rust balloon counts them in stats/zeroing_skipped) and
 # none is scrubbed. The memwatch role prints the guest's counters.
 C2=/var/log/xen/console/guest-pvh2.log
-stats() { sed -n 's/.*XENRIG-DOMU-STATS \(.*\)/\1/p' $C2 | tr -d '\r' | tail -1; }
-stat_of() { stats | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# Only complete lines (the console log grows while the guest writes).
+stats() { tr -d '\r' < $C2 | sed -n 's/.*XENRIG-DOMU-STATS \(out=[0-9]* in=[0-9]* scrubbed=[0-9]* zeroing_skipped=[0-9]*\)$/\1/p' | tail -1; }
+stat_of() { echo "$snap" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+settled() { a=$(stats); sleep 1; [ -n "$a" ] && [ "$a" = "$(stats)" ]; }
 down_done() { grep -q "Initial ballooning down finished." $C2 && [ -n "$(stats)" ]; }
 if [ "$(cat /etc/xenrig-variant)" = rust ]; then
 	if domu_start pvh2 256 1024 "init_on_alloc=1 xen_scrub_pages=0 xenrig.role=memwatch" pvh &&
 		wait_until 60 down_done; then
-		# The counters are read a moment after the last line; let them settle.
-		sleep 1
+		# The counters are printed a moment after the last line; let them settle.
+		wait_until 20 settled
+		snap=$(stats)
 		out=$(stat_of out) skipped=$(stat_of zeroing_skipped) scrubbed=$(stat_of scrubbed)
-		echo "domu-pvh: pvh2 counters after the initial balloon-down: $(stats)"
+		echo "domu-pvh: pvh2 counters after the initial balloon-down: $snap"
 		# memory 256 of maxmem 1024 MiB: about 768 MiB (196608 pages) go back.
 		if [ "${out:-0}" -ge 150000 ]; then
 			pass domu-pvh-stats-ballooned-out
