@@ -94,3 +94,9 @@ pub fn capable_sys_admin() -> bool {
     // SAFETY: No preconditions.
     unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as _) }
 }
+
+/// Sleeps for at least `ms` milliseconds (`msleep()`).
+pub fn msleep(ms: u32) {
+    // SAFETY: Called from process context (all Rust callers of this may sleep).
+    unsafe { bindings::msleep(ms) };
+}

@@ -11,6 +11,10 @@
 //! [`ShowBuf`]; store functions get the written bytes and return `Ok` or an error code, which
 //! the writer sees as the result of `write()`.
 //!
+//! Built-in code with module parameters has a directory `/sys/module/NAME/`; files that belong
+//! beside those parameters (statistics of what the parameters tune) are [`KobjAttribute`]s in a
+//! group added with [`add_module_group`].
+//!
 //! [`attribute_group!`]: crate::attribute_group
 //! [`attribute_groups!`]: crate::attribute_groups
 
@@ -141,6 +145,78 @@ impl DeviceAttribute {
         // `attr` is the first field of the `device_attribute`.
         self.attr.get().cast()
     }
+}
+
+/// A kobject attribute file (`struct kobj_attribute`), for a `static`.
+#[repr(C)]
+pub struct KobjAttribute {
+    attr: UnsafeCell<bindings::kobj_attribute>,
+    show: ShowFn,
+}
+
+// SAFETY: sysfs only reads the C structure; the function pointer is immutable.
+unsafe impl Sync for KobjAttribute {}
+
+/// # Safety
+///
+/// Called by C only, with the arguments its callback type promises.
+unsafe extern "C" fn kobj_show_trampoline(
+    _kobj: *mut bindings::kobject,
+    attr: *mut bindings::kobj_attribute,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: `attr` is the first field of a `#[repr(C)]` `KobjAttribute` (only those are
+    // registered with this trampoline), so the cast gives back the containing static.
+    let this = unsafe { &*attr.cast::<KobjAttribute>() };
+    let mut out = ShowBuf {
+        buf: buf.cast(),
+        len: 0,
+    };
+    match (this.show)(&mut out) {
+        Ok(()) => out.len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+impl KobjAttribute {
+    /// Describes the read-only file `name` with permissions `mode`.
+    pub const fn new_ro(name: &'static CStr, mode: u16, show: ShowFn) -> Self {
+        // SAFETY: All-zeroes is a valid `kobj_attribute` (null pointers, no callbacks).
+        let mut attr: bindings::kobj_attribute = unsafe { core::mem::zeroed() };
+        attr.attr.name = name.as_char_ptr();
+        attr.attr.mode = mode;
+        attr.show = Some(kobj_show_trampoline);
+        Self {
+            attr: UnsafeCell::new(attr),
+            show,
+        }
+    }
+
+    /// The `struct attribute` to list in a group.
+    pub const fn as_attr_ptr(&'static self) -> *mut bindings::attribute {
+        // `attr` is the first field of the `kobj_attribute`.
+        self.attr.get().cast()
+    }
+}
+
+/// Adds `group` to `/sys/module/NAME/`, the directory of built-in code with parameters.
+///
+/// The directory exists from `late_initcall` on (`param_sysfs_builtin_init()`), and only for
+/// names that have a parameter with a sysfs file. Fails with `ENOENT` otherwise.
+pub fn add_module_group(name: &'static CStr, group: &'static AttributeGroup) -> Result {
+    // SAFETY: `module_kset` is set once during boot (it may be null before that, checked).
+    let kset = unsafe { bindings::module_kset };
+    if kset.is_null() {
+        return Err(crate::error::code::ENOENT);
+    }
+    // SAFETY: `kset` is the live module kset; `name` is NUL-terminated.
+    let kobj = unsafe { bindings::kset_find_obj(kset, name.as_char_ptr()) };
+    if kobj.is_null() {
+        return Err(crate::error::code::ENOENT);
+    }
+    // The reference `kset_find_obj` took is kept: the group lives as long as the kernel.
+    // SAFETY: `kobj` is a live kobject (we hold a reference); `group` is `'static`.
+    to_result(unsafe { bindings::sysfs_create_group(kobj, group.as_ptr()) })
 }
 
 /// A NULL-terminated array of pointers, as C attribute lists and group lists are.

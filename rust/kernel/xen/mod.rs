@@ -11,6 +11,8 @@ use crate::bindings;
 // Needs balloon_alloc_page_noinit() and the Rust scrub, which the balloon option selects.
 #[cfg(CONFIG_XEN_BALLOON_RUST)]
 pub mod balloon;
+#[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
+pub mod grant_table;
 pub mod xenbus;
 
 /// Whether the kernel runs as a Xen guest of any kind.
@@ -23,6 +25,18 @@ pub fn domain() -> bool {
 pub fn pv_domain() -> bool {
     // SAFETY: Reads a variable set during early boot.
     unsafe { bindings::xen_pv_domain() }
+}
+
+/// Whether the kernel runs as an HVM guest (PVH guests are HVM guests too).
+pub fn hvm_domain() -> bool {
+    // SAFETY: Reads a variable set during early boot.
+    unsafe { bindings::xen_hvm_domain() }
+}
+
+/// Whether the kernel runs as a PVH guest.
+pub fn pvh_domain() -> bool {
+    // SAFETY: Reads a variable set during early boot.
+    unsafe { bindings::xen_pvh_domain() }
 }
 
 /// Whether the kernel runs as the initial domain (dom0).

@@ -1,0 +1,1149 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Xen grant table: lets other domains access pages of this one.
+//!
+//! Replaces `drivers/xen/grant-table.c`. Every PV driver (xenbus, block and network front and
+//! back ends, gntdev, gntalloc, ...) allocates grant references here, fills the shared entries
+//! through [`SharedTable`], and ends access when it is done with a page.
+//!
+//! # Deferred reclaim
+//!
+//! Ending access fails while the remote domain still maps the page. `gnttab_end_foreign_access()`
+//! then keeps the reference and the page aside until the mapping goes away: neither may be
+//! reused before (the XSA-396 rule). Here a deferred reference is linked into a FIFO through its
+//! own free-list slot, which an allocated reference does not use, and its page goes into a
+//! per-reference array that grows with the table: deferring allocates nothing and cannot fail.
+//! The cost is one pointer (8 bytes) per table entry, paid when the table grows.
+//!
+//! One work item on the unbound system workqueue reclaims deferred entries: it takes up to
+//! [`RECLAIM_BATCH`] of them under the table lock, tries to end access without the lock, frees
+//! those that ended under the lock again, and calls `cond_resched()` before the next batch. So
+//! interrupts are off only while a batch is unlinked or relinked, and a task of any priority
+//! runs between two batches. Entries still mapped wait for the next pass, one second later:
+//! each pass looks at each waiting entry once, so a domain that never unmaps costs at most one
+//! compare-and-exchange per entry per second.
+//!
+//! `free_per_iteration` bounds how many entries one run of the work looks at before it lets
+//! other work run (it queues itself again at once); 0, the default, means no bound.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::{
+    attribute_group, c_str,
+    delayed_work::StaticDelayedWork,
+    error::code::*,
+    global::Global,
+    kthread, new_spinlock_irq,
+    prelude::*,
+    spinlock_irq::SpinLockIrq,
+    sysfs::{self, KobjAttribute, ShowBuf},
+    sysfs_emit,
+    time::Jiffies,
+    xen::{
+        self,
+        grant_table::{
+            self as gt, batch_op, AutoXlatFrames, CallbackFn, DomId, Frame, FreeCallback,
+            GrantOp, GrantRef, KernelOps, MapOp, PageArray, PageHandle, UnmapItem, UnmapOp,
+            Version, LIST_END, NR_RESERVED_ENTRIES, SHARED, STATUS_PER_FRAME,
+        },
+    },
+};
+
+const __LOG_PREFIX: &[u8] = b"xen:grant_table\0";
+
+/// Deferred entries handled per batch, between two `cond_resched()` calls.
+///
+/// An entry costs a locked compare-and-exchange on the shared entry, two list operations and,
+/// when it is freed, a `put_page()`: well under a microsecond on hardware, a few microseconds
+/// under emulation. 64 keeps a batch far below a millisecond even there, so the latency a
+/// reclaim adds to another task on the same CPU stays small, while the lock is taken only twice
+/// per 64 entries. The 2023 review of `free_per_iteration` suggested about 100.
+pub const RECLAIM_BATCH: usize = 64;
+
+/// Grant references per page of free-list slots.
+const SLOTS_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<GrantRef>();
+/// Page pointers per page of the deferred-page array.
+const PAGES_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<usize>();
+/// Delay before entries still mapped are looked at again.
+const RETRY_DELAY: Jiffies = kernel::bindings::HZ as Jiffies;
+/// Seconds an entry may wait before the pass logs that entries are still pending.
+const PENDING_REPORT_SECS: u64 = 60;
+/// Retries of a grant operation on a paged-out frame (`GNTST_eagain`).
+const MAX_EAGAIN_DELAY: u32 = 256;
+/// First retry delay of an asynchronous unmap whose pages are still in use, in ms.
+const UNMAP_REFS_DELAY_MS: u32 = 5;
+
+kernel::module_param_uint! {
+    /// Deferred entries one run of the reclaim work looks at before it requeues itself (0: all).
+    free_per_iteration = 0, "grant_table.free_per_iteration", 0o600;
+}
+
+kernel::module_param_uint! {
+    /// Grant-table layout to ask for (1 or 2); anything else selects it automatically.
+    version = 0, "grant_table.version", 0;
+}
+
+/// Totals of the deferred reclaim, shown in `/sys/module/grant_table/stats/`.
+struct Totals {
+    /// Entries waiting now.
+    pending: AtomicU64,
+    /// Entries ever deferred.
+    deferred: AtomicU64,
+    /// Deferred entries reclaimed.
+    reclaimed: AtomicU64,
+    /// Entries given up: an invalid reference passed to `gnttab_end_foreign_access()`.
+    leaked: AtomicU64,
+}
+
+static TOTALS: Totals = Totals {
+    pending: AtomicU64::new(0),
+    deferred: AtomicU64::new(0),
+    reclaimed: AtomicU64::new(0),
+    leaked: AtomicU64::new(0),
+};
+
+/// A few messages per interval, then silence until the interval ends.
+struct RateLimit {
+    start: AtomicU64,
+    printed: AtomicU32,
+}
+
+impl RateLimit {
+    const fn new() -> Self {
+        Self {
+            start: AtomicU64::new(0),
+            printed: AtomicU32::new(0),
+        }
+    }
+
+    /// Whether a message may be printed now: at most 10 every 5 seconds.
+    fn allow(&self) -> bool {
+        let now = kthread::jiffies() as u64;
+        let start = self.start.load(Ordering::Relaxed);
+        if now.wrapping_sub(start) > 5 * kernel::bindings::HZ as u64 || start == 0 {
+            self.start.store(now.max(1), Ordering::Relaxed);
+            self.printed.store(0, Ordering::Relaxed);
+        }
+        self.printed.fetch_add(1, Ordering::Relaxed) < 10
+    }
+}
+
+static BAD_REF_LOG: RateLimit = RateLimit::new();
+static IN_USE_LOG: RateLimit = RateLimit::new();
+static EXPAND_LOG: RateLimit = RateLimit::new();
+static MAPTRACK_LOG: RateLimit = RateLimit::new();
+
+/// Where the start of the run of consecutive free entries that ends the free list is stored
+/// (`gnttab_free_tail_ptr`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Unknown: no run is tracked.
+    None,
+    /// In `free_head`.
+    Head,
+    /// In the slot of this reference.
+    Slot(GrantRef),
+}
+
+/// A FIFO of references linked through their slots.
+#[derive(Clone, Copy)]
+struct Fifo {
+    head: GrantRef,
+    tail: GrantRef,
+    len: u32,
+}
+
+impl Fifo {
+    const EMPTY: Fifo = Fifo {
+        head: LIST_END,
+        tail: LIST_END,
+        len: 0,
+    };
+}
+
+/// The reference allocator and the deferred entries, under [`GrantTable::table`]'s lock.
+struct Table {
+    /// Free-list slots, one page of references per chunk (`gnttab_list`).
+    slots: KVec<KVec<GrantRef>>,
+    /// Pages of deferred entries, indexed by reference.
+    pages: KVec<KVec<Option<PageHandle>>>,
+    /// Entries in the table (`gnttab_size`).
+    size: u32,
+    /// Grant frames mapped (`nr_grant_frames`).
+    nr_frames: u32,
+    free_head: GrantRef,
+    free_count: u32,
+    last_free: GrantRef,
+    tail: Tail,
+    /// One bit per free entry.
+    bitmap: KVec<u64>,
+    /// Callbacks waiting for free entries.
+    callbacks: Option<FreeCallback>,
+    /// Deferred entries not yet looked at in this pass.
+    deferred: Fifo,
+    /// Deferred entries found still mapped in this pass.
+    retry: Fifo,
+    /// When the oldest still-pending entries were last reported (jiffies), 0 if not pending.
+    pending_since: u64,
+}
+
+#[pin_data]
+struct GrantTable {
+    #[pin]
+    table: SpinLockIrq<Table>,
+}
+
+static GNTTAB: Global<GrantTable> = Global::new();
+static RECLAIM: StaticDelayedWork = StaticDelayedWork::new(reclaim);
+static BOOT_MAX_FRAMES: AtomicU32 = AtomicU32::new(0);
+
+fn per_frame() -> u32 {
+    SHARED.version().entries_per_frame()
+}
+
+/// Status frames for `frames` grant frames (v2).
+fn status_frames(frames: u32) -> u32 {
+    (frames * per_frame()).div_ceil(STATUS_PER_FRAME)
+}
+
+fn max_frames_now() -> u32 {
+    gt::query_max_frames().unwrap_or(4)
+}
+
+fn max_grant_frames() -> u32 {
+    let now = max_frames_now();
+    let boot = match BOOT_MAX_FRAMES.load(Ordering::Relaxed) {
+        0 => {
+            BOOT_MAX_FRAMES.store(now, Ordering::Relaxed);
+            now
+        }
+        b => b,
+    };
+    now.min(boot)
+}
+
+impl Table {
+    fn slot(&self, r: GrantRef) -> GrantRef {
+        let r = r as usize;
+        self.slots
+            .get(r / SLOTS_PER_CHUNK)
+            .and_then(|c| c.get(r % SLOTS_PER_CHUNK))
+            .copied()
+            .unwrap_or(LIST_END)
+    }
+
+    fn set_slot(&mut self, r: GrantRef, v: GrantRef) {
+        let r = r as usize;
+        if let Some(s) = self
+            .slots
+            .get_mut(r / SLOTS_PER_CHUNK)
+            .and_then(|c| c.get_mut(r % SLOTS_PER_CHUNK))
+        {
+            *s = v;
+        }
+    }
+
+    fn tail_value(&self) -> GrantRef {
+        match self.tail {
+            Tail::None => LIST_END,
+            Tail::Head => self.free_head,
+            Tail::Slot(r) => self.slot(r),
+        }
+    }
+
+    fn set_tail_value(&mut self, v: GrantRef) {
+        match self.tail {
+            Tail::None => {}
+            Tail::Head => self.free_head = v,
+            Tail::Slot(r) => self.set_slot(r, v),
+        }
+    }
+
+    fn page_slot(&mut self, r: GrantRef) -> Option<&mut Option<PageHandle>> {
+        let r = r as usize;
+        self.pages
+            .get_mut(r / PAGES_PER_CHUNK)
+            .and_then(|c| c.get_mut(r % PAGES_PER_CHUNK))
+    }
+
+    fn bit_set(&mut self, r: GrantRef) {
+        if let Some(w) = self.bitmap.get_mut(r as usize / 64) {
+            *w |= 1 << (r % 64);
+        }
+    }
+
+    fn bit_clear(&mut self, r: GrantRef) {
+        if let Some(w) = self.bitmap.get_mut(r as usize / 64) {
+            *w &= !(1 << (r % 64));
+        }
+    }
+
+    fn bit(&self, r: GrantRef) -> bool {
+        self.bitmap
+            .get(r as usize / 64)
+            .is_some_and(|w| w & (1 << (r % 64)) != 0)
+    }
+
+    /// The first index at or after `from` whose bit is `set`, or `size`.
+    fn find_bit(&self, from: u32, set: bool) -> u32 {
+        let mut i = from;
+        while i < self.size {
+            let w = self.bitmap.get(i as usize / 64).copied().unwrap_or(0);
+            let w = if set { w } else { !w } >> (i % 64);
+            if w == 0 {
+                i = (i / 64 + 1) * 64;
+                continue;
+            }
+            return (i + w.trailing_zeros()).min(self.size);
+        }
+        self.size
+    }
+
+    fn fifo_push(&mut self, which: fn(&mut Table) -> &mut Fifo, r: GrantRef) {
+        self.set_slot(r, LIST_END);
+        let f = *which(self);
+        if f.len == 0 {
+            *which(self) = Fifo {
+                head: r,
+                tail: r,
+                len: 1,
+            };
+        } else {
+            self.set_slot(f.tail, r);
+            let f = which(self);
+            f.tail = r;
+            f.len += 1;
+        }
+    }
+
+    fn deferred_pop(&mut self) -> Option<GrantRef> {
+        let f = self.deferred;
+        if f.len == 0 {
+            return None;
+        }
+        let next = self.slot(f.head);
+        self.deferred.head = next;
+        self.deferred.len -= 1;
+        if self.deferred.len == 0 {
+            self.deferred = Fifo::EMPTY;
+        }
+        Some(f.head)
+    }
+
+    /// `put_free_entry_locked()`.
+    fn put_free(&mut self, r: GrantRef) {
+        if r < NR_RESERVED_ENTRIES {
+            return;
+        }
+        if r >= self.size || self.bit(r) {
+            if BAD_REF_LOG.allow() {
+                pr_err!("freeing invalid or free grant reference {:#x}\n", r);
+            }
+            return;
+        }
+        let head = self.free_head;
+        self.set_slot(r, head);
+        self.free_head = r;
+        if self.free_count == 0 {
+            self.last_free = r;
+        }
+        if self.tail == Tail::Head {
+            self.tail = Tail::Slot(r);
+        }
+        self.free_count += 1;
+        self.bit_set(r);
+    }
+
+    /// `gnttab_set_free()`: adds `n` new entries from `start` at the end of the free list.
+    fn set_free(&mut self, start: u32, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let last = start + n - 1;
+        for i in start..last {
+            self.set_slot(i, i + 1);
+        }
+        self.set_slot(last, LIST_END);
+        if self.free_count == 0 {
+            self.free_head = start;
+            self.tail = Tail::Head;
+        } else {
+            let lf = self.last_free;
+            self.set_slot(lf, start);
+        }
+        self.free_count += n;
+        self.last_free = last;
+        for i in start..=last {
+            self.bit_set(i);
+        }
+    }
+
+    fn check_callbacks(&mut self) {
+        if self.callbacks.is_none() {
+            return;
+        }
+        let mut cb = self.callbacks.take();
+        while let Some(c) = cb {
+            let next = c.next();
+            if self.free_count >= u32::from(c.count()) {
+                c.set_next(None);
+                c.call();
+            } else {
+                c.set_next(self.callbacks.as_ref());
+                self.callbacks = Some(c);
+            }
+            cb = next;
+        }
+    }
+
+    /// `gnttab_map()`: makes grant frames `start..=end` usable.
+    fn map(&mut self, start: u32, end: u32) -> Result {
+        let nr = end + 1;
+        if xen::auto_translated() {
+            if AutoXlatFrames::count() < nr {
+                return Err(EINVAL);
+            }
+            // Backwards, so that the first call has the largest index and the table grows
+            // only once.
+            for i in (start..=end).rev() {
+                let pfn = AutoXlatFrames::pfn(i).ok_or(EINVAL)?;
+                if let Err(e) = gt::add_to_physmap(i, pfn) {
+                    pr_warn!("grant table add_to_physmap failed, err={}\n", e.to_errno());
+                    return Err(e);
+                }
+            }
+            SHARED.set_capacity(nr * per_frame());
+            return Ok(());
+        }
+        let mut frames = KVec::<Frame>::with_capacity(nr as usize, GFP_ATOMIC)?;
+        frames.extend_with(nr as usize, 0, GFP_ATOMIC)?;
+        gt::setup_table(&mut frames)?;
+        let max = max_grant_frames();
+        if SHARED.version() == Version::V2 {
+            let ns = status_frames(nr);
+            let mut sframes = KVec::<u64>::with_capacity(ns as usize, GFP_ATOMIC)?;
+            sframes.extend_with(ns as usize, 0, GFP_ATOMIC)?;
+            gt::get_status_frames(&mut sframes)?;
+            SHARED.map_status(&mut sframes, status_frames(max))?;
+        }
+        SHARED.map_frames(&mut frames, max)?;
+        SHARED.set_capacity(nr * per_frame());
+        Ok(())
+    }
+
+    /// `grow_gnttab_list()`: adds `more` frames' entries to the free list.
+    fn grow(&mut self, more: u32) -> Result {
+        let extra = more * per_frame();
+        let new_size = (self.size + extra) as usize;
+        // Allocate everything first, so that a failure changes nothing.
+        let slot_chunks = new_size.div_ceil(SLOTS_PER_CHUNK).saturating_sub(self.slots.len());
+        let page_chunks = new_size.div_ceil(PAGES_PER_CHUNK).saturating_sub(self.pages.len());
+        let mut new_slots = KVec::with_capacity(slot_chunks, GFP_ATOMIC)?;
+        for _ in 0..slot_chunks {
+            let mut c = KVec::with_capacity(SLOTS_PER_CHUNK, GFP_ATOMIC)?;
+            c.extend_with(SLOTS_PER_CHUNK, LIST_END, GFP_ATOMIC)?;
+            new_slots.push(c, GFP_ATOMIC)?;
+        }
+        let mut new_pages = KVec::with_capacity(page_chunks, GFP_ATOMIC)?;
+        for _ in 0..page_chunks {
+            let mut c = KVec::with_capacity(PAGES_PER_CHUNK, GFP_ATOMIC)?;
+            c.extend_with(PAGES_PER_CHUNK, None, GFP_ATOMIC)?;
+            new_pages.push(c, GFP_ATOMIC)?;
+        }
+        // The outer vectors were sized for the largest table at init: these pushes do not
+        // allocate.
+        for c in new_slots {
+            self.slots.push(c, GFP_ATOMIC)?;
+        }
+        for c in new_pages {
+            self.pages.push(c, GFP_ATOMIC)?;
+        }
+        let size = self.size;
+        self.set_free(size, extra);
+        if self.tail == Tail::None {
+            self.tail = Tail::Slot(size);
+        }
+        self.nr_frames += more;
+        self.size += extra;
+        self.check_callbacks();
+        Ok(())
+    }
+
+    /// `gnttab_expand()`: grows the table by enough frames for `req` more entries.
+    fn expand(&mut self, req: u32) -> Result {
+        let cur = self.nr_frames;
+        let extra = req.div_ceil(per_frame());
+        let limit = max_grant_frames();
+        if cur + extra > limit {
+            if EXPAND_LOG.allow() {
+                pr_warn!(
+                    "xen/grant-table: max_grant_frames reached cur={} extra={} limit={} gnttab_free_count={} req_entries={}\n",
+                    cur,
+                    extra,
+                    limit,
+                    self.free_count,
+                    req
+                );
+            }
+            return Err(ENOSPC);
+        }
+        self.map(cur, cur + extra - 1)?;
+        self.grow(extra)
+    }
+
+    /// `get_free_entries()`: unlinks `count` entries as a private list; returns its head.
+    fn get_free(&mut self, count: u32) -> Result<GrantRef> {
+        if count == 0 {
+            return Ok(LIST_END);
+        }
+        if self.free_count < count {
+            self.expand(count - self.free_count)?;
+        }
+        let first = self.free_head;
+        let mut head = first;
+        self.free_count -= count;
+        for i in 0..count {
+            self.bit_clear(head);
+            if self.tail == Tail::Slot(head) {
+                self.tail = Tail::Head;
+            }
+            if i + 1 < count {
+                head = self.slot(head);
+            }
+        }
+        self.free_head = self.slot(head);
+        self.set_slot(head, LIST_END);
+        if self.free_count == 0 {
+            self.last_free = LIST_END;
+            self.tail = Tail::None;
+        }
+        Ok(first)
+    }
+
+    fn seq_count(&self) -> u32 {
+        let t = self.tail_value();
+        if self.last_free == LIST_END || self.tail == Tail::None || t == LIST_END {
+            return 0;
+        }
+        self.last_free - t + 1
+    }
+
+    /// `get_free_seq()`: rebuilds the free list in order and takes `count` consecutive entries.
+    fn rebuild_seq(&mut self, count: u32) -> Option<GrantRef> {
+        let mut ret = None;
+        self.tail = Tail::Head;
+        let mut last = Tail::Head;
+        let mut from = self.find_bit(0, true);
+        while from < self.size {
+            let to = self.find_bit(from + 1, false);
+            if ret.is_none() && to - from >= count {
+                ret = Some(from);
+                for i in from..from + count {
+                    self.bit_clear(i);
+                }
+                from += count;
+                self.free_count -= count;
+                if from == to {
+                    from = self.find_bit(to + 1, true);
+                    continue;
+                }
+            }
+            while from < to {
+                let saved = self.tail;
+                self.tail = last;
+                self.set_tail_value(from);
+                self.tail = saved;
+                last = Tail::Slot(from);
+                self.last_free = from;
+                from += 1;
+            }
+            if to < self.size {
+                self.tail = Tail::Slot(to - 1);
+            }
+            from = self.find_bit(to + 1, true);
+        }
+        let saved = self.tail;
+        self.tail = last;
+        self.set_tail_value(LIST_END);
+        self.tail = saved;
+        if self.last_free != self.size - 1 {
+            self.tail = Tail::None;
+        }
+        ret
+    }
+
+    /// `get_free_entries_seq()`.
+    fn get_free_seq(&mut self, count: u32) -> Result<GrantRef> {
+        if count == 0 {
+            return Err(EINVAL);
+        }
+        if self.free_count < count {
+            self.expand(count - self.free_count)?;
+        }
+        if self.seq_count() < count {
+            if let Some(r) = self.rebuild_seq(count) {
+                return Ok(r);
+            }
+            let have = self.seq_count();
+            self.expand(count - have)?;
+        }
+        let ret = self.tail_value();
+        let next = self.slot(ret + count - 1);
+        self.set_tail_value(next);
+        self.free_count -= count;
+        if self.free_count == 0 {
+            self.tail = Tail::None;
+        }
+        for i in ret..ret + count {
+            self.bit_clear(i);
+        }
+        Ok(ret)
+    }
+}
+
+impl GrantTable {
+    fn get() -> Option<&'static GrantTable> {
+        GNTTAB.get()
+    }
+}
+
+/// Selects the layout (`gnttab_request_version()`).
+fn request_version() {
+    let mut want = if gt::frames_need_64_bits() {
+        Version::V2
+    } else {
+        Version::V1
+    };
+    match version.get() {
+        1 => want = Version::V1,
+        2 => want = Version::V2,
+        _ => {}
+    }
+    let got = gt::set_version(want).unwrap_or(Version::V1);
+    SHARED.set_version(got);
+    pr_info!("Grant tables using version {} layout\n", got.number());
+}
+
+/// `gnttab_setup()`: maps the frames the table has (at init and resume).
+fn setup(t: &mut Table) -> Result {
+    if max_grant_frames() < t.nr_frames {
+        return Err(Error::from_errno(-(kernel::bindings::ENOSYS as i32)));
+    }
+    if xen::auto_translated() && SHARED.use_auto_xlat().is_err() {
+        pr_warn!("gnttab share frames is not mapped!\n");
+        return Err(ENOMEM);
+    }
+    let n = t.nr_frames;
+    t.map(0, n - 1)
+}
+
+fn init() -> Result {
+    request_version();
+    let max_frames = max_grant_frames();
+    let max_refs = max_frames as usize * per_frame() as usize;
+    let mut slots = KVec::with_capacity(max_refs.div_ceil(SLOTS_PER_CHUNK), GFP_KERNEL)?;
+    let mut first = KVec::with_capacity(SLOTS_PER_CHUNK, GFP_KERNEL)?;
+    first.extend_with(SLOTS_PER_CHUNK, LIST_END, GFP_KERNEL)?;
+    slots.push(first, GFP_KERNEL)?;
+    let pages = KVec::with_capacity(max_refs.div_ceil(PAGES_PER_CHUNK), GFP_KERNEL)?;
+    let mut bitmap = KVec::with_capacity(max_refs.div_ceil(64), GFP_KERNEL)?;
+    bitmap.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
+    gt::arch_init(max_frames, status_frames(max_frames))?;
+
+    let mut t = Table {
+        slots,
+        pages,
+        size: 0,
+        nr_frames: 1,
+        free_head: LIST_END,
+        free_count: 0,
+        last_free: LIST_END,
+        tail: Tail::None,
+        bitmap,
+        callbacks: None,
+        deferred: Fifo::EMPTY,
+        retry: Fifo::EMPTY,
+        pending_since: 0,
+    };
+    if setup(&mut t).is_err() {
+        return Err(ENODEV);
+    }
+    t.size = per_frame();
+    // The page array for the first frame; later ones come with `grow`.
+    while t.pages.len() * PAGES_PER_CHUNK < t.size as usize {
+        let mut c = KVec::with_capacity(PAGES_PER_CHUNK, GFP_KERNEL)?;
+        c.extend_with(PAGES_PER_CHUNK, None, GFP_KERNEL)?;
+        t.pages.push(c, GFP_KERNEL)?;
+    }
+    let size = t.size;
+    t.set_free(NR_RESERVED_ENTRIES, size - NR_RESERVED_ENTRIES);
+    GNTTAB.init(
+        try_pin_init!(GrantTable {
+            table <- new_spinlock_irq!(t, "gnttab_list_lock"),
+        }),
+        GFP_KERNEL,
+    )?;
+    RECLAIM.init();
+    pr_info!("Grant table initialized\n");
+    Ok(())
+}
+
+/// Ends access through `r` if nobody maps it; `None` if `r` is not an entry of the table.
+fn try_end(r: GrantRef) -> Option<bool> {
+    SHARED.end_access(r)
+}
+
+fn put_free_entry(r: GrantRef) {
+    if let Some(g) = GrantTable::get() {
+        let mut t = g.table.lock();
+        t.put_free(r);
+        t.check_callbacks();
+    }
+}
+
+/// Puts `r` and its page aside until the remote domain unmaps it (`gnttab_add_deferred()`).
+fn defer(r: GrantRef, page: Option<PageHandle>) {
+    let Some(g) = GrantTable::get() else { return };
+    let page = page.or_else(|| SHARED.frame(r).and_then(PageHandle::get_by_gfn));
+    {
+        let mut t = g.table.lock();
+        let valid = r >= NR_RESERVED_ENTRIES && r < t.size && !t.bit(r);
+        match t.page_slot(r) {
+            Some(slot) if valid => *slot = page,
+            _ => {
+                drop(t);
+                // Not an entry we can track: keep the page (someone may map it) and say so.
+                let leaked = TOTALS.leaked.fetch_add(1, Ordering::Relaxed) + 1;
+                if BAD_REF_LOG.allow() {
+                    pr_warn!(
+                        "leaking g.e. {:#x} (pfn {:#x}) (total deferred {}, total leaked {})\n",
+                        r,
+                        page.map_or(u64::MAX, |p| p.pfn()),
+                        TOTALS.pending.load(Ordering::Relaxed),
+                        leaked
+                    );
+                }
+                return;
+            }
+        }
+        t.fifo_push(|t| &mut t.deferred, r);
+    }
+    TOTALS.deferred.fetch_add(1, Ordering::Relaxed);
+    let pending = TOTALS.pending.fetch_add(1, Ordering::Relaxed) + 1;
+    pr_debug!(
+        "deferring g.e. {:#x} (pfn {:#x}) (total deferred {}, total leaked {})\n",
+        r,
+        page.map_or(u64::MAX, |p| p.pfn()),
+        pending,
+        TOTALS.leaked.load(Ordering::Relaxed)
+    );
+    RECLAIM.queue(RETRY_DELAY);
+}
+
+/// The reclaim work: one pass over the deferred entries, in batches.
+fn reclaim() {
+    let Some(g) = GrantTable::get() else { return };
+    let limit = match free_per_iteration.get() {
+        0 => u32::MAX,
+        n => n,
+    };
+    let mut seen = 0u32;
+    let mut freed_total = 0u64;
+    loop {
+        let mut batch = [LIST_END; RECLAIM_BATCH];
+        let mut n = 0;
+        {
+            let mut t = g.table.lock();
+            while n < RECLAIM_BATCH && seen < limit {
+                match t.deferred_pop() {
+                    Some(r) => {
+                        batch[n] = r;
+                        n += 1;
+                        seen += 1;
+                    }
+                    None => break,
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        // Without the lock: the entries are ours (on no list) until relinked below.
+        let mut ended = [false; RECLAIM_BATCH];
+        for (e, &r) in ended.iter_mut().zip(&batch[..n]) {
+            *e = try_end(r) == Some(true);
+        }
+        let mut pages = [None; RECLAIM_BATCH];
+        let mut freed = 0;
+        {
+            let mut t = g.table.lock();
+            for i in 0..n {
+                let r = batch[i];
+                if ended[i] {
+                    pages[i] = t.page_slot(r).and_then(|p| p.take());
+                    t.put_free(r);
+                    freed += 1;
+                } else {
+                    t.fifo_push(|t| &mut t.retry, r);
+                }
+            }
+            if freed > 0 {
+                t.check_callbacks();
+            }
+        }
+        for p in pages.into_iter().flatten() {
+            p.put();
+        }
+        if freed > 0 {
+            TOTALS.pending.fetch_sub(freed, Ordering::Relaxed);
+            TOTALS.reclaimed.fetch_add(freed, Ordering::Relaxed);
+            freed_total += freed;
+        }
+        kthread::cond_resched();
+    }
+    pr_debug!("Freed {} references\n", freed_total);
+
+    let mut t = g.table.lock();
+    if t.deferred.len > 0 {
+        // Stopped by `free_per_iteration`: let other work run, then go on.
+        drop(t);
+        RECLAIM.queue(0);
+        return;
+    }
+    // The pass is over: what is still mapped is looked at again in a second.
+    t.deferred = t.retry;
+    t.retry = Fifo::EMPTY;
+    let waiting = t.deferred.len;
+    let oldest = t.deferred.head;
+    let now = kthread::jiffies() as u64;
+    let report = if waiting == 0 {
+        t.pending_since = 0;
+        false
+    } else if t.pending_since == 0 {
+        t.pending_since = now;
+        false
+    } else if now.wrapping_sub(t.pending_since) >= PENDING_REPORT_SECS * kernel::bindings::HZ as u64 {
+        t.pending_since = now;
+        true
+    } else {
+        false
+    };
+    drop(t);
+    if report {
+        pr_info!("{} g.e. still pending, first {:#x}\n", waiting, oldest);
+    }
+    if waiting > 0 {
+        RECLAIM.queue(RETRY_DELAY);
+    }
+}
+
+/// Retries one operation on a paged-out frame (`gnttab_retry_eagain_gop()`).
+fn retry_eagain<T: GrantOp>(op: &mut T, func: &str) {
+    let mut delay = 1;
+    loop {
+        if batch_op(core::slice::from_mut(op)).is_err() {
+            op.set_status(kernel::bindings::GNTST_general_error as i16);
+            return;
+        }
+        if op.status() != gt::GNTST_EAGAIN {
+            break;
+        }
+        kthread::msleep(delay);
+        delay += 1;
+        if delay >= MAX_EAGAIN_DELAY {
+            break;
+        }
+    }
+    if delay >= MAX_EAGAIN_DELAY {
+        pr_err!("{}: eagain grant\n", func);
+        op.set_status(gt::GNTST_BAD_PAGE);
+    }
+}
+
+struct Driver;
+
+impl gt::Driver for Driver {
+    fn init() -> Result {
+        init()
+    }
+
+    fn suspend() -> Result {
+        if !xen::auto_translated() {
+            let frames = GrantTable::get().map_or(0, |g| g.table.lock().nr_frames);
+            SHARED.suspend(frames, status_frames(frames));
+        }
+        Ok(())
+    }
+
+    fn resume() -> Result {
+        request_version();
+        let g = GrantTable::get().ok_or(ENODEV)?;
+        let mut t = g.table.lock();
+        setup(&mut t)
+    }
+
+    fn max_grant_frames() -> u32 {
+        max_grant_frames()
+    }
+
+    fn setup_auto_xlat_frames(addr: u64) -> Result {
+        AutoXlatFrames::setup(addr, max_frames_now())
+    }
+
+    fn grant_access_ref(r: GrantRef, domid: DomId, frame: u64, readonly: bool) {
+        if !SHARED.grant(r, domid, frame, readonly) && BAD_REF_LOG.allow() {
+            pr_err!("granting invalid grant reference {:#x}\n", r);
+        }
+    }
+
+    fn grant_access(domid: DomId, frame: u64, readonly: bool) -> Result<GrantRef> {
+        let g = GrantTable::get().ok_or(ENOSPC)?;
+        let r = g.table.lock().get_free(1)?;
+        Self::grant_access_ref(r, domid, frame, readonly);
+        Ok(r)
+    }
+
+    fn end_access_ref(r: GrantRef) -> bool {
+        if try_end(r) == Some(true) {
+            return true;
+        }
+        if IN_USE_LOG.allow() {
+            pr_warn!("WARNING: g.e. {:#x} still in use!\n", r);
+        }
+        false
+    }
+
+    fn try_end_access(r: GrantRef) -> bool {
+        let ended = try_end(r) == Some(true);
+        if ended {
+            put_free_entry(r);
+        }
+        ended
+    }
+
+    fn end_access(r: GrantRef, page: Option<PageHandle>) {
+        if Self::try_end_access(r) {
+            if let Some(p) = page {
+                p.put();
+            }
+        } else {
+            defer(r, page);
+        }
+    }
+
+    fn free_ref(r: GrantRef) {
+        put_free_entry(r);
+    }
+
+    fn free_refs(mut head: GrantRef) {
+        let Some(g) = GrantTable::get() else { return };
+        let mut t = g.table.lock();
+        let mut guard = t.size;
+        while head != LIST_END && guard > 0 {
+            let next = t.slot(head);
+            t.put_free(head);
+            head = next;
+            guard -= 1;
+        }
+        t.check_callbacks();
+    }
+
+    fn free_refs_seq(first: GrantRef, count: u32) {
+        let Some(g) = GrantTable::get() else { return };
+        let mut t = g.table.lock();
+        for i in (0..count).rev() {
+            t.put_free(first.saturating_add(i));
+        }
+        t.check_callbacks();
+    }
+
+    fn alloc_refs(count: u32) -> Result<GrantRef> {
+        let g = GrantTable::get().ok_or(ENOSPC)?;
+        let mut t = g.table.lock();
+        t.get_free(count)
+    }
+
+    fn alloc_refs_seq(count: u32) -> Result<GrantRef> {
+        let g = GrantTable::get().ok_or(ENOSPC)?;
+        let mut t = g.table.lock();
+        if count == 1 {
+            t.get_free(1)
+        } else {
+            t.get_free_seq(count)
+        }
+    }
+
+    fn claim_ref(head: &mut GrantRef) -> Result<GrantRef> {
+        let g = *head;
+        if g == LIST_END {
+            return Err(ENOSPC);
+        }
+        let t = GrantTable::get().ok_or(ENOSPC)?;
+        *head = t.table.lock().slot(g);
+        Ok(g)
+    }
+
+    fn release_ref(head: &mut GrantRef, r: GrantRef) {
+        if let Some(g) = GrantTable::get() {
+            g.table.lock().set_slot(r, *head);
+            *head = r;
+        }
+    }
+
+    fn request_free_callback(cb: FreeCallback, func: CallbackFn, count: u16) {
+        let Some(g) = GrantTable::get() else { return };
+        let mut t = g.table.lock();
+        let mut cur = t.callbacks.clone();
+        while let Some(c) = cur {
+            if c.same(&cb) {
+                return;
+            }
+            cur = c.next();
+        }
+        cb.fill(&func, count);
+        cb.set_next(t.callbacks.as_ref());
+        t.callbacks = Some(cb);
+        t.check_callbacks();
+    }
+
+    fn cancel_free_callback(cb: FreeCallback) {
+        let Some(g) = GrantTable::get() else { return };
+        let mut t = g.table.lock();
+        let Some(first) = t.callbacks.clone() else {
+            return;
+        };
+        if first.same(&cb) {
+            t.callbacks = first.next();
+            return;
+        }
+        let mut prev = first;
+        while let Some(n) = prev.next() {
+            if n.same(&cb) {
+                prev.set_next(n.next().as_ref());
+                return;
+            }
+            prev = n;
+        }
+    }
+
+    fn batch<T: GrantOp>(ops: &mut [T]) {
+        if batch_op(ops).is_err() {
+            for op in ops.iter_mut() {
+                op.set_status(kernel::bindings::GNTST_general_error as i16);
+            }
+            return;
+        }
+        for op in ops.iter_mut() {
+            if op.status() == gt::GNTST_EAGAIN {
+                retry_eagain(op, "gnttab_batch");
+            }
+        }
+    }
+
+    fn map_refs(ops: &mut [MapOp], kops: &KernelOps<MapOp>, pages: &PageArray<'_>) -> i32 {
+        if let Err(e) = batch_op(ops) {
+            return e.to_errno();
+        }
+        let mut i = 0;
+        while i < ops.len() {
+            match ops[i].status() {
+                gt::GNTST_OKAY => pages.set_foreign(i, ops[i].dom(), ops[i].gref()),
+                gt::GNTST_NO_DEVICE_SPACE => {
+                    if MAPTRACK_LOG.allow() {
+                        pr_warn!("maptrack limit reached, can't map all guest pages\n");
+                    }
+                }
+                gt::GNTST_EAGAIN => {
+                    retry_eagain(&mut ops[i], "gnttab_map_refs");
+                    // Look at the new status.
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        gt::set_foreign_p2m(ops, kops, pages)
+    }
+
+    fn unmap_refs(ops: &mut [UnmapOp], kops: &KernelOps<UnmapOp>, pages: &PageArray<'_>) -> i32 {
+        if let Err(e) = batch_op(ops) {
+            return e.to_errno();
+        }
+        for i in 0..ops.len() {
+            pages.clear_foreign(i);
+        }
+        gt::clear_foreign_p2m(ops, kops, pages)
+    }
+
+    fn unmap_refs_async(item: UnmapItem) {
+        if item.pages_busy() {
+            let delay = UNMAP_REFS_DELAY_MS.saturating_mul(item.age().saturating_add(1));
+            item.schedule(delay);
+            return;
+        }
+        let ret = item.with_batch(|ops, kops, pages| Self::unmap_refs(ops, kops, pages));
+        item.done(ret);
+    }
+}
+
+kernel::export_grant_table!(Driver);
+
+/// `__gnttab_init()`: PV and PVH guests set the table up early; PV-on-HVM guests do it when
+/// the platform PCI device appears.
+fn gnttab_core_init() -> Result {
+    if !xen::domain() {
+        return Err(ENODEV);
+    }
+    if xen::hvm_domain() && !xen::pvh_domain() {
+        return Ok(());
+    }
+    init()
+}
+kernel::initcall!("1s", __gnttab_rust_init => gnttab_core_init);
+
+// ---- /sys/module/grant_table/stats/
+
+fn show_pending(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", TOTALS.pending.load(Ordering::Relaxed))
+}
+
+fn show_deferred(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", TOTALS.deferred.load(Ordering::Relaxed))
+}
+
+fn show_reclaimed(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", TOTALS.reclaimed.load(Ordering::Relaxed))
+}
+
+fn show_leaked(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", TOTALS.leaked.load(Ordering::Relaxed))
+}
+
+fn show_size(buf: &mut ShowBuf) -> Result {
+    let (size, free) = GrantTable::get().map_or((0, 0), |g| {
+        let t = g.table.lock();
+        (t.size, t.free_count)
+    });
+    sysfs_emit!(buf, "{} {}\n", size, free)
+}
+
+static PENDING: KobjAttribute = KobjAttribute::new_ro(c_str!("pending"), 0o444, show_pending);
+static DEFERRED: KobjAttribute = KobjAttribute::new_ro(c_str!("deferred"), 0o444, show_deferred);
+static RECLAIMED: KobjAttribute =
+    KobjAttribute::new_ro(c_str!("reclaimed"), 0o444, show_reclaimed);
+static LEAKED: KobjAttribute = KobjAttribute::new_ro(c_str!("leaked"), 0o444, show_leaked);
+static ENTRIES: KobjAttribute = KobjAttribute::new_ro(c_str!("entries"), 0o444, show_size);
+
+attribute_group! {
+    static STATS = (Some(c_str!("stats")), [PENDING, DEFERRED, RECLAIMED, LEAKED, ENTRIES]);
+}
+
+fn stats_init() -> Result {
+    if GrantTable::get().is_none() && !xen::domain() {
+        return Ok(());
+    }
+    if let Err(e) = sysfs::add_module_group(c_str!("grant_table"), &STATS) {
+        pr_warn!("cannot create /sys/module/grant_table/stats: {}\n", e.to_errno());
+    }
+    Ok(())
+}
+kernel::initcall!("7s", __gnttab_rust_stats => stats_init);
