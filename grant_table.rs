@@ -35,7 +35,7 @@ use kernel::{
     kthread, new_spinlock_irq,
     prelude::*,
     spinlock_irq::SpinLockIrq,
-    sysfs::{self, KobjAttribute, ShowBuf},
+    sysfs::{self, ModuleAttribute, ShowBuf},
     sysfs_emit,
     time::Jiffies,
     xen::{
@@ -1126,12 +1126,12 @@ fn show_size(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(buf, "{} {}\n", size, free)
 }
 
-static PENDING: KobjAttribute = KobjAttribute::new_ro(c_str!("pending"), 0o444, show_pending);
-static DEFERRED: KobjAttribute = KobjAttribute::new_ro(c_str!("deferred"), 0o444, show_deferred);
-static RECLAIMED: KobjAttribute =
-    KobjAttribute::new_ro(c_str!("reclaimed"), 0o444, show_reclaimed);
-static LEAKED: KobjAttribute = KobjAttribute::new_ro(c_str!("leaked"), 0o444, show_leaked);
-static ENTRIES: KobjAttribute = KobjAttribute::new_ro(c_str!("entries"), 0o444, show_size);
+static PENDING: ModuleAttribute = ModuleAttribute::new_ro(c_str!("pending"), 0o444, show_pending);
+static DEFERRED: ModuleAttribute = ModuleAttribute::new_ro(c_str!("deferred"), 0o444, show_deferred);
+static RECLAIMED: ModuleAttribute =
+    ModuleAttribute::new_ro(c_str!("reclaimed"), 0o444, show_reclaimed);
+static LEAKED: ModuleAttribute = ModuleAttribute::new_ro(c_str!("leaked"), 0o444, show_leaked);
+static ENTRIES: ModuleAttribute = ModuleAttribute::new_ro(c_str!("entries"), 0o444, show_size);
 
 attribute_group! {
     static STATS = (Some(c_str!("stats")), [PENDING, DEFERRED, RECLAIMED, LEAKED, ENTRIES]);

@@ -12,8 +12,8 @@
 //! the writer sees as the result of `write()`.
 //!
 //! Built-in code with module parameters has a directory `/sys/module/NAME/`; files that belong
-//! beside those parameters (statistics of what the parameters tune) are [`KobjAttribute`]s in a
-//! group added with [`add_module_group`].
+//! beside those parameters (statistics of what the parameters tune) are [`ModuleAttribute`]s in
+//! a group added with [`add_module_group`].
 //!
 //! [`attribute_group!`]: crate::attribute_group
 //! [`attribute_groups!`]: crate::attribute_groups
@@ -147,27 +147,30 @@ impl DeviceAttribute {
     }
 }
 
-/// A kobject attribute file (`struct kobj_attribute`), for a `static`.
+/// A file of a module's directory (`struct module_attribute`), for a `static`.
+///
+/// Files in `/sys/module/NAME/` go through the module kobject's `module_attr_show()`, which
+/// expects this structure.
 #[repr(C)]
-pub struct KobjAttribute {
-    attr: UnsafeCell<bindings::kobj_attribute>,
+pub struct ModuleAttribute {
+    attr: UnsafeCell<bindings::module_attribute>,
     show: ShowFn,
 }
 
 // SAFETY: sysfs only reads the C structure; the function pointer is immutable.
-unsafe impl Sync for KobjAttribute {}
+unsafe impl Sync for ModuleAttribute {}
 
 /// # Safety
 ///
 /// Called by C only, with the arguments its callback type promises.
-unsafe extern "C" fn kobj_show_trampoline(
-    _kobj: *mut bindings::kobject,
-    attr: *mut bindings::kobj_attribute,
+unsafe extern "C" fn module_show_trampoline(
+    attr: *mut bindings::module_attribute,
+    _mk: *mut bindings::module_kobject,
     buf: *mut c_char,
 ) -> isize {
-    // SAFETY: `attr` is the first field of a `#[repr(C)]` `KobjAttribute` (only those are
+    // SAFETY: `attr` is the first field of a `#[repr(C)]` `ModuleAttribute` (only those are
     // registered with this trampoline), so the cast gives back the containing static.
-    let this = unsafe { &*attr.cast::<KobjAttribute>() };
+    let this = unsafe { &*attr.cast::<ModuleAttribute>() };
     let mut out = ShowBuf {
         buf: buf.cast(),
         len: 0,
@@ -178,14 +181,14 @@ unsafe extern "C" fn kobj_show_trampoline(
     }
 }
 
-impl KobjAttribute {
+impl ModuleAttribute {
     /// Describes the read-only file `name` with permissions `mode`.
     pub const fn new_ro(name: &'static CStr, mode: u16, show: ShowFn) -> Self {
-        // SAFETY: All-zeroes is a valid `kobj_attribute` (null pointers, no callbacks).
-        let mut attr: bindings::kobj_attribute = unsafe { core::mem::zeroed() };
+        // SAFETY: All-zeroes is a valid `module_attribute` (null pointers, no callbacks).
+        let mut attr: bindings::module_attribute = unsafe { core::mem::zeroed() };
         attr.attr.name = name.as_char_ptr();
         attr.attr.mode = mode;
-        attr.show = Some(kobj_show_trampoline);
+        attr.show = Some(module_show_trampoline);
         Self {
             attr: UnsafeCell::new(attr),
             show,
@@ -194,7 +197,7 @@ impl KobjAttribute {
 
     /// The `struct attribute` to list in a group.
     pub const fn as_attr_ptr(&'static self) -> *mut bindings::attribute {
-        // `attr` is the first field of the `kobj_attribute`.
+        // `attr` is the first field of the `module_attribute`.
         self.attr.get().cast()
     }
 }

@@ -29,6 +29,8 @@ BOOTS = {
     "balloon-dom0": ("", "balloon_dom0", 900),
     "balloon-stress": ("", "balloon_stress", 900),
     "kunit": ("kunit.enable=1", "kunit", 900),
+    "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "
+                   "xen:dom0_mem=2048M,max:2048M", "grant_dom0", 1200),
 }
 SUITES = {"all": list(BOOTS)}
 
@@ -58,12 +60,16 @@ def qemu_cmd(work: Path, variant: str, dom0_args: str):
     for f in (xen, kernel, initrd):
         if not f.exists():
             sys.exit(f"run: {f} is missing: run tools/xenrig build and initramfs first")
+    # "xen:OPT" words of a boot's arguments go to the hypervisor's command line.
+    words = dom0_args.split()
+    xen_args = " ".join([XEN_ARGS] + [w[4:] for w in words if w.startswith("xen:")])
+    dom0_args = " ".join(w for w in words if not w.startswith("xen:"))
     if "," in dom0_args:
         sys.exit("run: the dom0 command line cannot hold commas (QEMU splits -initrd on them)")
     return ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max,-smap,-smep",
             "-m", "3072", "-smp", "2", "-nodefaults", "-display", "none",
             "-no-reboot", "-serial", "stdio", "-kernel", str(xen),
-            "-append", XEN_ARGS,
+            "-append", xen_args,
             "-initrd", f"{kernel} {dom0_args},{initrd}"]
 
 

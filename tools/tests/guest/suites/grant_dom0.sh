@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+# The grant table seen from dom0 (booted with grant_table.free_per_iteration=77
+# and a hypervisor grant frame limit of 512):
+# - free_per_iteration: name, mode, the command-line value, the values Qubes
+#   writes, bad writes refused with the value unchanged, non-root refused;
+# - deferred reclaim: grants shared with gntalloc and mapped with gntdev are
+#   ended while still mapped; while deferred, their references are not
+#   reused and their pages keep what dom0 writes through the mapping, under
+#   memory pressure; after the unmap every entry is reclaimed, the totals
+#   balance and the free entries and memory come back;
+# - a backlog of 100,000 deferred entries drains completely, with a
+#   high-priority task on each vCPU measuring its wakeup latency meanwhile.
+# Rust-only files (stats/) are checked when present; the C driver has none.
+
+P=/sys/module/grant_table/parameters/free_per_iteration
+S=/sys/module/grant_table/stats
+RUST=
+[ -d $S ] && RUST=1
+echo "grant: variant=$(cat /etc/xenrig-variant) stats=${RUST:-none}"
+
+stat_of() { cat $S/$1 2>/dev/null; }
+# Entries in use: the table's size minus its free entries (it may grow).
+used_entries() { awk '{ print $1 - $2 }' $S/entries 2>/dev/null; }
+memfree() { awk '$1 == "MemFree:" { print $2 }' /proc/meminfo; }
+
+# ---- 1. the parameter (CONTRACTS.md)
+expect free_per_iteration-mode "$(stat -c %a $P 2>&1)" 600
+expect free_per_iteration-from-command-line "$(cat $P)" 77
+expect free_per_iteration-qubes-dom0-value "$(xwrite $P 1000) $(cat $P)" "ok 4 1000"
+expect free_per_iteration-qubes-vm-value "$(xwrite $P 10000) $(cat $P)" "ok 5 10000"
+for bad in abc -1 12abc 1.5 " " 0x; do
+	expect "free_per_iteration-bad-write-'$bad'-refused" \
+		"$(xwrite -- $P "$bad") $(cat $P)" "EINVAL 10000"
+done
+expect free_per_iteration-overflow-refused "$(xwrite $P 4294967296) $(cat $P)" "ERANGE 10000"
+r=ok
+printf '\n' 2>/dev/null > $P || r=refused
+expect free_per_iteration-empty-line-refused "$r $(cat $P)" "refused 10000"
+expect free_per_iteration-unprivileged-write-refused \
+	"$(xwrite -u 65534 $P 5) $(cat $P)" "EACCES 10000"
+expect free_per_iteration-no-limit "$(xwrite $P 0) $(cat $P)" "ok 1 0"
+
+if [ -n "$RUST" ]; then
+	got=
+	for f in pending deferred reclaimed leaked entries; do
+		got="$got $f=$(stat -c %a $S/$f 2>&1)"
+	done
+	expect grant-stats-files " $got" "  pending=444 deferred=444 reclaimed=444 leaked=444 entries=444"
+	expect grant-stats-refuse-writes "$(xwrite $S/pending 0)" EACCES
+fi
+
+toolstack_up || fail grant-toolstack "toolstack did not start"
+# gntalloc's own limit (Qubes raises it the same way) must allow the backlog.
+echo 1073741824 > /sys/module/xen_gntalloc/parameters/limit
+
+# ---- 2. deferred reclaim of a few hundred grants, under memory pressure
+U0=$(used_entries)
+D0=$(stat_of deferred)
+R0=$(stat_of reclaimed)
+M0=$(memfree)
+out=$(gntdefer -n 512 -r 1024 -H 256 -t 60 2>&1)
+echo "$out" | sed 's/^/grant: gntdefer 512: /'
+val() { echo "$out" | sed -n "s/^$1=//p"; }
+expect defer-program-ok "$(echo "$out" | tail -1)" "gntdefer: ok"
+expect defer-shared-pages-match "$(val shared_pattern)" ok
+expect defer-refs-not-reused-while-mapped "$(val reused_refs)" 0
+expect defer-pages-not-reused-while-mapped "$(val pattern)" intact
+if [ -n "$RUST" ]; then
+	expect defer-all-deferred "$(val pending_deferred)" 512
+	expect defer-pending-zero-after-unmap "$(val pending_after)" 0
+	expect defer-totals-balance \
+		"$(($(stat_of deferred) - D0)) $(($(stat_of reclaimed) - R0)) $(stat_of leaked) $(stat_of pending)" \
+		"512 512 0 0"
+	expect defer-entries-in-use-back "$(used_entries)" "$U0"
+fi
+# Every deferred page went back to the allocator: MemFree within 4 MiB.
+wait_until 10 near "$(memfree)" "$M0" 4096
+near "$(memfree)" "$M0" 4096 && pass defer-no-page-leaked ||
+	fail defer-no-page-leaked "MemFree $(memfree) KiB, was $M0"
+
+# ---- 3. a backlog of 100,000 deferred entries
+# Latency of a SCHED_FIFO task per vCPU with nothing going on, for reference.
+latency -t 3 | sed 's/^/grant: idle latency: /'
+U0=$(used_entries)
+M0=$(memfree)
+out=$(gntdefer -n 100000 -r 0 -t 300 -L 2>&1)
+echo "$out" | sed 's/^/grant: gntdefer 100000: /'
+expect backlog-program-ok "$(echo "$out" | tail -1)" "gntdefer: ok"
+if [ -n "$RUST" ]; then
+	expect backlog-all-deferred "$(val pending_deferred)" 100000
+	expect backlog-drained "$(val pending_after) $(stat_of pending) $(stat_of leaked)" "0 0 0"
+	expect backlog-entries-in-use-back "$(used_entries)" "$U0"
+	echo "XENRIG-BENCH backlog_drain_ms $(val drain_ms)"
+	echo "XENRIG-BENCH backlog_max_latency_us $(val max_us)"
+fi
+wait_until 20 near "$(memfree)" "$M0" 8192
+near "$(memfree)" "$M0" 8192 && pass backlog-no-page-leaked ||
+	fail backlog-no-page-leaked "MemFree $(memfree) KiB, was $M0"
