@@ -29,6 +29,7 @@ BOOTS = {
     "balloon-dom0": ("", "balloon_dom0", 900),
     "balloon-stress": ("", "balloon_stress", 900),
     "kunit": ("kunit.enable=1", "kunit", 900),
+    "pv-devices": ("", "pv_devices", 900),
     "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "
                    "xen:dom0_mem=2048M,max:2048M", "grant_dom0", 1200),
 }
