@@ -41,6 +41,9 @@ BENCHES = {
     "dom0": [("init_on_alloc=1 xenrig.reps=3", "bench_dom0"),
              ("init_on_alloc=0 xenrig.reps=3", "bench_dom0")],
     "pvh": [("xenrig.reps=2", "bench_pvh")],
+    "grant": [(f"grant_table.free_per_iteration={n} xenrig.reps=2 "
+               "xen:gnttab_max_frames=512 xen:dom0_mem=2048M,max:2048M", "bench_grant")
+              for n in (10, 10000, 0)],
 }
 
 XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M "

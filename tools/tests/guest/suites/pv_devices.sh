@@ -59,14 +59,22 @@ if xl create /etc/xen/pvd.cfg >/tmp/xl-create-pvd.log 2>&1 &&
 else
 	fail pv-domu-boots-with-disk-and-vif "$(cat /tmp/xl-create-pvd.log)"
 fi
-# dom0 side of the network exchange: receive on 5001, then serve on 5002.
+# dom0 side of the network exchange: receive on 5001, serve on 5002. nc
+# half-closes the connection when its standard input ends, and the sender
+# stops at that, so the receiver's input is a FIFO held open until the end.
 dd if=/dev/urandom of=/tmp/d0data bs=1M count=16 2>/dev/null
-( nc -l -p 5001 > /tmp/d0recv; nc -l -p 5002 < /tmp/d0data ) &
-NCP=$!
+mkfifo /tmp/nc-hold
+nc -l -p 5001 > /tmp/d0recv < /tmp/nc-hold &
+NC1=$!
+exec 9> /tmp/nc-hold
+nc -l -p 5002 < /tmp/d0data &
+NC2=$!
 wait_until 240 grep -q "XENRIG-DOMU-BLKNET done" $log
-kill $NCP 2>/dev/null
+exec 9>&-
+kill $NC1 $NC2 2>/dev/null
 get() { sed -n "s/.*XENRIG-DOMU-BLKNET $1 \([^ ]*\).*/\1/p" $log | tr -d '\r' | tail -1; }
 grep XENRIG-DOMU-BLKNET $log | tr -d '\r' | sed 's/^/pv: /'
+echo "pv: dom0 received $(wc -c < /tmp/d0recv) bytes"
 expect pv-block-device-size "$(get disk_kb)" 65536
 W=$(get wrote_md5)
 expect pv-block-read-back-matches "$(get read_md5)" "$W"
