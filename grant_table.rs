@@ -616,7 +616,8 @@ fn request_version() {
     match version.get() {
         1 => want = Version::V1,
         2 => want = Version::V2,
-        _ => {}
+        0 => {}
+        other => pr_warn!("grant_table.version={} is neither 1 nor 2, choosing automatically\n", other),
     }
     let got = gt::set_version(want).unwrap_or(Version::V1);
     SHARED.set_version(got);

@@ -18,12 +18,14 @@
  *    rewrites it.
  * 3. It unmaps the gntdev side and measures how long the reclaim takes: until
  *    /sys/module/grant_table/stats/pending reads 0 when that file exists,
- *    else until MemFree has grown back by 90% of the granted pages. With -L,
+ *    else until the memory in use (MemTotal - MemFree, which ballooning does
+ *    not change) has dropped by 90% of the granted pages. With -L,
  *    the "latency" program runs from the end of the unmap until the drain
  *    is over and prints the worst wakeup latency it saw (max_us=...).
  *
  * Output, "key=value" per line: granted, pending_deferred (-1 without the
- * stats file), pattern, reused_refs, drain_ms, pending_after, then
+ * stats file), pattern, reused_refs, unmap_ms, drain_ms (from the end of
+ * the unmap), release_to_drained_ms (from its start), pending_after, then
  * "gntdefer: ok". A failed step prints "gntdefer: STEP: ERRNO-NAME" and
  * exits 1 (2 on bad usage).
  */
@@ -86,9 +88,15 @@ static long pending(void)
 	return read_long(STATS "pending", NULL);
 }
 
-static long memfree_kb(void)
+/*
+ * Memory in use, in KiB. The balloon moves MemTotal and MemFree together
+ * (gntdev borrows its pages from it, and it refills itself when they come
+ * back), so only pages freed to or taken from the allocator change this.
+ */
+static long used_kb(void)
 {
-	return read_long("/proc/meminfo", "MemFree:");
+	return read_long("/proc/meminfo", "MemTotal:") -
+	       read_long("/proc/meminfo", "MemFree:");
 }
 
 static double now_ms(void)
@@ -122,12 +130,12 @@ int main(int argc, char **argv)
 {
 	unsigned int n = 256, domid = 0, reuse = 1024, timeout = 120;
 	unsigned int nchunks, c, i, p, bad = 0, reused = 0;
-	long hog_mib = 0, mf_before, pend;
+	long hog_mib = 0, used_before, pend;
 	struct chunk *ch;
 	uint32_t *deferred;
 	int fa, fd, opt, lat = 0;
 	pid_t lp = -1;
-	double t0, t1;
+	double t0, t1, t;
 
 	while ((opt = getopt(argc, argv, "n:d:H:r:t:L")) != -1) {
 		switch (opt) {
@@ -282,7 +290,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	/* Unmap: the remote side lets go, the backlog must drain. */
-	mf_before = memfree_kb();
+	used_before = used_kb();
 	t0 = now_ms();
 	for (c = 0; c < nchunks; c++) {
 		struct ioctl_gntdev_unmap_grant_ref ug = {
@@ -305,12 +313,11 @@ int main(int argc, char **argv)
 	printf("unmap_ms=%.0f\n", t1 - t0);
 	fflush(stdout);
 	for (;;) {
-		double t = now_ms();
-
+		t = now_ms();
 		pend = pending();
 		if (pend == 0)
 			break;
-		if (pend < 0 && memfree_kb() - mf_before >= (long)n * 4 * 9 / 10)
+		if (pend < 0 && used_before - used_kb() >= (long)n * 4 * 9 / 10)
 			break;
 		if (t - t1 > timeout * 1e3) {
 			printf("drain_ms=timeout\npending_after=%ld\n", pend);
@@ -318,7 +325,9 @@ int main(int argc, char **argv)
 		}
 		usleep(pend > 0 ? 2000 : 10000);
 	}
-	printf("drain_ms=%.0f\npending_after=%ld\n", now_ms() - t1, pending());
+	t = now_ms();
+	printf("drain_ms=%.0f\nrelease_to_drained_ms=%.0f\npending_after=%ld\n",
+	       t - t1, t - t0, pending());
 	fflush(stdout);
 	if (lp > 0) {
 		usleep(200000);

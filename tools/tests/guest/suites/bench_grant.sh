@@ -4,8 +4,9 @@
 # - drain: N grants (1,000, 10,000, 100,000; only 1,000 at a limit of 10,
 #   where the C timer needs N/10 seconds) are shared with gntalloc, mapped
 #   with gntdev, ended while mapped (so deferred) and then unmapped; the
-#   time from the unmap until the backlog is gone, and the worst wakeup
-#   latency of a SCHED_FIFO task on each vCPU meanwhile;
+#   time from the start of the unmap until the backlog is gone, and the
+#   worst wakeup latency of a SCHED_FIFO task on each vCPU from the end of
+#   the unmap until then;
 # - idle latency: the same task with nothing going on, for reference;
 # - ops: grants created and ended per second through gntalloc.
 # xenrig.reps= repeats. Prints "XENRIG-BENCH key value" lines.
@@ -29,7 +30,7 @@ for r in $(seq "${reps:-2}"); do
 		out=$(gntdefer -n $n -r 0 -t $((n / 5 + 120)) -L 2>&1)
 		val() { echo "$out" | sed -n "s/^$1=//p"; }
 		if [ "$(echo "$out" | tail -1)" = "gntdefer: ok" ]; then
-			echo "XENRIG-BENCH grant-drain-$n-ms/fpi=$fpi $(val drain_ms)"
+			echo "XENRIG-BENCH grant-drain-$n-ms/fpi=$fpi $(val release_to_drained_ms)"
 			echo "XENRIG-BENCH grant-drain-$n-max-latency-us/fpi=$fpi $(val max_us)"
 		else
 			fail bench-grant-drain-$n "$(echo "$out" | tail -3)"

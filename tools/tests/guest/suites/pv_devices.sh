@@ -2,6 +2,7 @@
 # A PV domU with a block device and a network interface served by dom0:
 # blkfront/blkback and netfront/netback move every byte through grants, so
 # this is the grant table under its real users, in both domains. The domU
+# uses the v2 grant-table layout (grant_table.version=2). It
 # writes 16 MiB to its disk and reads it back (checksums compared in the
 # domU and against the backing file in dom0), then sends 16 MiB to dom0
 # and receives 16 MiB from it over the network; then it shuts down cleanly
@@ -43,7 +44,7 @@ name = "pvd"
 type = "pv"
 kernel = "/guest/bzImage"
 ramdisk = "/guest/initrd.gz"
-extra = "console=hvc0 xenrig.role=blknet"
+extra = "console=hvc0 xenrig.role=blknet grant_table.version=2"
 memory = 256
 vcpus = 1
 on_poweroff = "destroy"
@@ -75,6 +76,8 @@ kill $NC1 $NC2 2>/dev/null
 get() { sed -n "s/.*XENRIG-DOMU-BLKNET $1 \([^ ]*\).*/\1/p" $log | tr -d '\r' | tail -1; }
 grep XENRIG-DOMU-BLKNET $log | tr -d '\r' | sed 's/^/pv: /'
 echo "pv: dom0 received $(wc -c < /tmp/d0recv) bytes"
+# The domU asked for the v2 layout: its frontends grant through it.
+expect pv-domu-grant-table-v2 "$(grep -c 'Grant tables using version 2 layout' $log)" 1
 expect pv-block-device-size "$(get disk_kb)" 65536
 W=$(get wrote_md5)
 expect pv-block-read-back-matches "$(get read_md5)" "$W"
