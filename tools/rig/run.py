@@ -30,6 +30,7 @@ BOOTS = {
     "balloon-stress": ("", "balloon_stress", 900),
     "kunit": ("kunit.enable=1", "kunit", 900),
     "pv-devices": ("", "pv_devices", 900),
+    "grant-cross": ("", "grant_cross", 900),
     "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "
                    "xen:dom0_mem=2048M,max:2048M", "grant_dom0", 1200),
 }

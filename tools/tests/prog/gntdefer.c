@@ -18,8 +18,8 @@
  *    rewrites it.
  * 3. It unmaps the gntdev side and measures how long the reclaim takes: until
  *    /sys/module/grant_table/stats/pending reads 0 when that file exists,
- *    else until the memory in use (MemTotal - MemFree, which ballooning does
- *    not change) has dropped by 90% of the granted pages. With -L,
+ *    else until free memory (MemFree less the balloon's current_kb, which
+ *    ballooning does not change) has grown by 90% of the granted pages. With -L,
  *    the "latency" program runs from the end of the unmap until the drain
  *    is over and prints the worst wakeup latency it saw (max_us=...).
  *
@@ -89,14 +89,17 @@ static long pending(void)
 }
 
 /*
- * Memory in use, in KiB. The balloon moves MemTotal and MemFree together
- * (gntdev borrows its pages from it, and it refills itself when they come
- * back), so only pages freed to or taken from the allocator change this.
+ * Free memory in KiB, not counting what ballooning moves: MemFree minus the
+ * balloon's current_kb. gntdev borrows its pages from the balloon and gives
+ * them back on unmap, and the balloon then fills itself up again; each of
+ * these moves MemFree and current_kb (or neither) alike. Only pages given
+ * to or taken from the allocator change this, such as deferred pages freed.
  */
-static long used_kb(void)
+static long free_kb(void)
 {
-	return read_long("/proc/meminfo", "MemTotal:") -
-	       read_long("/proc/meminfo", "MemFree:");
+	long cur = read_long("/sys/devices/system/xen_memory/xen_memory0/info/current_kb", NULL);
+
+	return read_long("/proc/meminfo", "MemFree:") - (cur < 0 ? 0 : cur);
 }
 
 static double now_ms(void)
@@ -130,7 +133,7 @@ int main(int argc, char **argv)
 {
 	unsigned int n = 256, domid = 0, reuse = 1024, timeout = 120;
 	unsigned int nchunks, c, i, p, bad = 0, reused = 0;
-	long hog_mib = 0, used_before, pend;
+	long hog_mib = 0, free_before, pend;
 	struct chunk *ch;
 	uint32_t *deferred;
 	int fa, fd, opt, lat = 0;
@@ -290,7 +293,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	/* Unmap: the remote side lets go, the backlog must drain. */
-	used_before = used_kb();
+	free_before = free_kb();
 	t0 = now_ms();
 	for (c = 0; c < nchunks; c++) {
 		struct ioctl_gntdev_unmap_grant_ref ug = {
@@ -317,7 +320,7 @@ int main(int argc, char **argv)
 		pend = pending();
 		if (pend == 0)
 			break;
-		if (pend < 0 && used_before - used_kb() >= (long)n * 4 * 9 / 10)
+		if (pend < 0 && free_kb() - free_before >= (long)n * 4 * 9 / 10)
 			break;
 		if (t - t1 > timeout * 1e3) {
 			printf("drain_ms=timeout\npending_after=%ld\n", pend);
