@@ -18,8 +18,8 @@
  *    rewrites it.
  * 3. It unmaps the gntdev side and measures how long the reclaim takes: until
  *    /sys/module/grant_table/stats/pending reads 0 when that file exists,
- *    else until free memory (MemFree less the balloon's current_kb, which
- *    ballooning does not change) has grown by 90% of the granted pages. With -L,
+ *    else until free memory (free_kb() of freemem.h: the allocator's free
+ *    pages less the balloon's) has grown by 90% of the granted pages. With -L,
  *    the "latency" program runs from the end of the unmap until the drain
  *    is over and prints the worst wakeup latency it saw (max_us=...).
  *
@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <xen/gntalloc.h>
+
+#include "freemem.h"
 
 typedef uint32_t grant_ref_t;
 typedef uint16_t domid_t;
@@ -86,20 +88,6 @@ static long read_long(const char *path, const char *key)
 static long pending(void)
 {
 	return read_long(STATS "pending", NULL);
-}
-
-/*
- * Free memory in KiB, not counting what ballooning moves: MemFree minus the
- * balloon's current_kb. gntdev borrows its pages from the balloon and gives
- * them back on unmap, and the balloon then fills itself up again; each of
- * these moves MemFree and current_kb (or neither) alike. Only pages given
- * to or taken from the allocator change this, such as deferred pages freed.
- */
-static long free_kb(void)
-{
-	long cur = read_long("/sys/devices/system/xen_memory/xen_memory0/info/current_kb", NULL);
-
-	return read_long("/proc/meminfo", "MemFree:") - (cur < 0 ? 0 : cur);
 }
 
 static double now_ms(void)

@@ -40,6 +40,8 @@
 #include <unistd.h>
 #include <xen/gntalloc.h>
 
+#include "freemem.h"
+
 #define PAGE 4096
 #define MAILBOX 64
 #define STATS "/sys/module/grant_table/stats/"
@@ -95,23 +97,6 @@ static long stat_of(const char *name)
 
 	snprintf(path, sizeof(path), STATS "%s", name);
 	return read_long(path, NULL);
-}
-
-/*
- * Free memory in KiB after dropping caches, not counting what ballooning
- * moves (MemFree less the balloon's current_kb).
- */
-static long free_kb(void)
-{
-	FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
-	long cur;
-
-	if (f) {
-		fputs("3\n", f);
-		fclose(f);
-	}
-	cur = read_long("/sys/devices/system/xen_memory/xen_memory0/info/current_kb", NULL);
-	return read_long("/proc/meminfo", "MemFree:") - (cur < 0 ? 0 : cur);
 }
 
 static unsigned char pattern(unsigned int seed, size_t page, size_t i)

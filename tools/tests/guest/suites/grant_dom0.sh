@@ -21,13 +21,8 @@ echo "grant: variant=$(cat /etc/xenrig-variant) stats=${RUST:-none}"
 stat_of() { cat $S/$1 2>/dev/null; }
 # Entries in use: the table's size minus its free entries (it may grow).
 used_entries() { awk '{ print $1 - $2 }' $S/entries 2>/dev/null; }
-# Free memory in KiB, caches dropped, not counting what ballooning moves
-# (MemFree less the balloon's current_kb): gntdev borrows its pages from the
-# balloon, which refills itself after the unmap.
-free_kb() {
-	echo 3 > /proc/sys/vm/drop_caches
-	echo $(($(awk '$1 == "MemFree:" { print $2 }' /proc/meminfo) - $(cat $M/info/current_kb)))
-}
+# Free memory in KiB, exact to the page, not moved by ballooning (freemem.h).
+free_kb() { echo 3 > /proc/sys/vm/drop_caches; freemem; }
 free_near() { near "$(free_kb)" "$1" "$2"; }
 
 # ---- 1. the parameter (CONTRACTS.md)
@@ -82,15 +77,9 @@ if [ -n "$RUST" ]; then
 	expect defer-entries-in-use-back "$(used_entries)" "$U0"
 fi
 # Every deferred page went back to the allocator: free memory within 1 MiB.
-# The C driver is only reported: its free memory ended up 3.5 to 4.5 MiB lower
-# after this step, and it has no counters to tell why.
 wait_until 10 free_near "$M0" 1024
-if [ -n "$RUST" ]; then
-	free_near "$M0" 1024 && pass defer-no-page-leaked ||
-		fail defer-no-page-leaked "$(free_kb) KiB free, was $M0"
-else
-	echo "grant: c: free memory after the deferral $(( $(free_kb) - M0 )) KiB"
-fi
+free_near "$M0" 1024 && pass defer-no-page-leaked ||
+	fail defer-no-page-leaked "$(free_kb) KiB free, was $M0"
 
 # ---- 3. a backlog of 100,000 deferred entries
 # Latency of a SCHED_FIFO task per vCPU with nothing going on, for reference.
