@@ -1628,6 +1628,11 @@ pub unsafe extern "C" fn gnttab_foreach_grant(
 pub mod dma {
     use super::*;
 
+    /// Logs that Xen did not give back every frame of a DMA buffer (as C, at debug level).
+    fn report_increase_failed() {
+        crate::pr_debug!("Failed to increase reservation for DMA buffer\n");
+    }
+
     /// `gnttab_dma_free_pages()`.
     ///
     /// # Safety
@@ -1645,7 +1650,7 @@ pub mod dma {
             }
             let got = bindings::xenmem_reservation_increase(a.nr_pages, a.frames);
             let ret = if got != a.nr_pages {
-                crate::pr_debug!("Failed to increase reservation for DMA buffer\n");
+                report_increase_failed();
                 EFAULT.to_errno()
             } else {
                 0
