@@ -41,9 +41,9 @@ use kernel::{
     xen::{
         self,
         grant_table::{
-            self as gt, batch_op, AutoXlatFrames, CallbackFn, DomId, Frame, FreeCallback,
-            GrantOp, GrantRef, KernelOps, MapOp, PageArray, PageHandle, UnmapItem, UnmapOp,
-            Version, LIST_END, NR_RESERVED_ENTRIES, SHARED, STATUS_PER_FRAME,
+            self as gt, batch_op, AutoXlatFrames, CallbackFn, DomId, Frame, FreeCallback, GrantOp,
+            GrantRef, KernelOps, MapOp, PageArray, PageHandle, UnmapItem, UnmapOp, Version,
+            LIST_END, NR_RESERVED_ENTRIES, SHARED, STATUS_PER_FRAME,
         },
     },
 };
@@ -435,8 +435,12 @@ impl Table {
         let extra = more * per_frame();
         let new_size = (self.size + extra) as usize;
         // Allocate everything first, so that a failure changes nothing.
-        let slot_chunks = new_size.div_ceil(SLOTS_PER_CHUNK).saturating_sub(self.slots.len());
-        let page_chunks = new_size.div_ceil(PAGES_PER_CHUNK).saturating_sub(self.pages.len());
+        let slot_chunks = new_size
+            .div_ceil(SLOTS_PER_CHUNK)
+            .saturating_sub(self.slots.len());
+        let page_chunks = new_size
+            .div_ceil(PAGES_PER_CHUNK)
+            .saturating_sub(self.pages.len());
         let mut new_slots = KVec::with_capacity(slot_chunks, GFP_ATOMIC)?;
         for _ in 0..slot_chunks {
             let mut c = KVec::with_capacity(SLOTS_PER_CHUNK, GFP_ATOMIC)?;
@@ -617,7 +621,10 @@ fn request_version() {
         1 => want = Version::V1,
         2 => want = Version::V2,
         0 => {}
-        other => pr_warn!("grant_table.version={} is neither 1 nor 2, choosing automatically\n", other),
+        other => pr_warn!(
+            "grant_table.version={} is neither 1 nor 2, choosing automatically\n",
+            other
+        ),
     }
     let got = gt::set_version(want).unwrap_or(Version::V1);
     SHARED.set_version(got);
@@ -822,7 +829,8 @@ fn reclaim() {
     } else if t.pending_since == 0 {
         t.pending_since = now;
         false
-    } else if now.wrapping_sub(t.pending_since) >= PENDING_REPORT_SECS * kernel::bindings::HZ as u64 {
+    } else if now.wrapping_sub(t.pending_since) >= PENDING_REPORT_SECS * kernel::bindings::HZ as u64
+    {
         t.pending_since = now;
         true
     } else {
@@ -1128,7 +1136,8 @@ fn show_size(buf: &mut ShowBuf) -> Result {
 }
 
 static PENDING: ModuleAttribute = ModuleAttribute::new_ro(c_str!("pending"), 0o444, show_pending);
-static DEFERRED: ModuleAttribute = ModuleAttribute::new_ro(c_str!("deferred"), 0o444, show_deferred);
+static DEFERRED: ModuleAttribute =
+    ModuleAttribute::new_ro(c_str!("deferred"), 0o444, show_deferred);
 static RECLAIMED: ModuleAttribute =
     ModuleAttribute::new_ro(c_str!("reclaimed"), 0o444, show_reclaimed);
 static LEAKED: ModuleAttribute = ModuleAttribute::new_ro(c_str!("leaked"), 0o444, show_leaked);
@@ -1143,7 +1152,10 @@ fn stats_init() -> Result {
         return Ok(());
     }
     if let Err(e) = sysfs::add_module_group(c_str!("grant_table"), &STATS) {
-        pr_warn!("cannot create /sys/module/grant_table/stats: {}\n", e.to_errno());
+        pr_warn!(
+            "cannot create /sys/module/grant_table/stats: {}\n",
+            e.to_errno()
+        );
     }
     Ok(())
 }

@@ -51,7 +51,7 @@ int rust_helper_HYPERVISOR_memory_op(unsigned int cmd, void *arg)
 unsigned int rust_helper_xen_pv_machine_address_width(void)
 {
 #ifdef CONFIG_X86
-	uint32_t base;
+	u32 base;
 
 	if (!xen_pv_domain())
 		return 0;

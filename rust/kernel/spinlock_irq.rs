@@ -53,11 +53,7 @@ unsafe impl Backend for SpinLockIrqBackend {
     type State = bindings::spinlock_t;
     type GuardState = c_ulong;
 
-    unsafe fn init(
-        ptr: *mut Self::State,
-        name: *const c_char,
-        key: *mut bindings::lock_class_key,
-    ) {
+    unsafe fn init(ptr: *mut Self::State, name: *const c_char, key: *mut bindings::lock_class_key) {
         // SAFETY: The safety requirements of `Backend::init` make `ptr` valid for writes, and
         // `name` and `key` valid for the lifetime of the lock.
         unsafe { bindings::__spin_lock_init(ptr, name, key) }

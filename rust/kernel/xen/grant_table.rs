@@ -131,7 +131,11 @@ pub fn setup_table(frames: &mut [Frame]) -> Result {
         status: 0,
         frame_list: frames.as_mut_ptr(),
     };
-    to_result(grant_table_op(bindings::GNTTABOP_setup_table, &mut setup, 1))?;
+    to_result(grant_table_op(
+        bindings::GNTTABOP_setup_table,
+        &mut setup,
+        1,
+    ))?;
     if setup.status != GNTST_OKAY {
         return Err(EIO);
     }
@@ -146,7 +150,11 @@ pub fn get_status_frames(frames: &mut [u64]) -> Result {
         status: 0,
         frame_list: frames.as_mut_ptr(),
     };
-    to_result(grant_table_op(bindings::GNTTABOP_get_status_frames, &mut get, 1))?;
+    to_result(grant_table_op(
+        bindings::GNTTABOP_get_status_frames,
+        &mut get,
+        1,
+    ))?;
     if get.status != GNTST_OKAY {
         return Err(EIO);
     }
@@ -203,13 +211,18 @@ impl AutoXlatFrames {
         }
         let size = XEN_PAGE_SIZE as usize * max as usize;
         // SAFETY: Maps a physical range the caller reserved for the grant table.
-        let vaddr =
-            unsafe { bindings::memremap(addr, size, bindings::MEMREMAP_WB as c_ulong) };
+        let vaddr = unsafe { bindings::memremap(addr, size, bindings::MEMREMAP_WB as c_ulong) };
         if vaddr.is_null() {
-            crate::pr_warn!("Failed to ioremap gnttab share frames (addr={:#x})!\n", addr);
+            crate::pr_warn!(
+                "Failed to ioremap gnttab share frames (addr={:#x})!\n",
+                addr
+            );
             return Err(ENOMEM);
         }
-        let mut pfns = match crate::alloc::KVec::<Frame>::with_capacity(max as usize, crate::alloc::flags::GFP_KERNEL) {
+        let mut pfns = match crate::alloc::KVec::<Frame>::with_capacity(
+            max as usize,
+            crate::alloc::flags::GFP_KERNEL,
+        ) {
             Ok(v) => v,
             Err(_) => {
                 // SAFETY: `vaddr` was mapped above.
@@ -396,7 +409,8 @@ impl SharedTable {
                     ptr::write_volatile(ptr::addr_of_mut!((*e).domid), domid);
                     ptr::write_volatile(ptr::addr_of_mut!((*e).frame), frame as u32);
                     fence(Ordering::Release);
-                    AtomicU16::from_ptr(ptr::addr_of_mut!((*e).flags)).store(flags, Ordering::Release);
+                    AtomicU16::from_ptr(ptr::addr_of_mut!((*e).flags))
+                        .store(flags, Ordering::Release);
                 }
             }
             Version::V2 => {
@@ -426,7 +440,8 @@ impl SharedTable {
                 let e = entries.cast::<bindings::grant_entry_v1>();
                 // SAFETY: The entry is mapped (checked); the hypervisor updates its flags with
                 // atomic operations too, which is what `AtomicU16` does here.
-                let flags = unsafe { AtomicU16::from_ptr(ptr::addr_of_mut!((*e.add(r as usize)).flags)) };
+                let flags =
+                    unsafe { AtomicU16::from_ptr(ptr::addr_of_mut!((*e.add(r as usize)).flags)) };
                 let mut cur = flags.load(Ordering::Relaxed);
                 loop {
                     if cur & GTF_IN_USE != 0 {
@@ -814,7 +829,9 @@ impl UnmapItem {
 
     /// Whether any of the pages still has other users than the mapping.
     pub fn pages_busy(&self) -> bool {
-        self.with_batch(|_, _, pages| (0..pages.len()).any(|i| pages.get(i).is_some_and(|p| p.count() > 1)))
+        self.with_batch(|_, _, pages| {
+            (0..pages.len()).any(|i| pages.get(i).is_some_and(|p| p.count() > 1))
+        })
     }
 
     /// Calls `f` with the operations, kernel operations and pages of the request.
@@ -864,7 +881,12 @@ impl UnmapItem {
     /// Prepares the request's delayed work to run `f`.
     pub fn init_work(&mut self, f: unsafe extern "C" fn(*mut bindings::work_struct)) {
         // SAFETY: Valid request owned by us; its delayed work is idle (a new request).
-        unsafe { bindings::init_delayed_work(ptr::addr_of_mut!((*self.item.as_ptr()).gnttab_work), Some(f)) };
+        unsafe {
+            bindings::init_delayed_work(
+                ptr::addr_of_mut!((*self.item.as_ptr()).gnttab_work),
+                Some(f),
+            )
+        };
     }
 
     /// The request whose delayed work is `work`.
@@ -876,9 +898,8 @@ impl UnmapItem {
         // `gnttab_work.work` is at offset 0 of the request.
         let item = work.cast::<bindings::gntab_unmap_queue_data>();
         // SAFETY: Non-null by the safety requirements.
-        Self {
-            item: unsafe { NonNull::new_unchecked(item) },
-        }
+        let item = unsafe { NonNull::new_unchecked(item) };
+        Self { item }
     }
 
     /// Wraps a C request.
@@ -938,30 +959,33 @@ pub trait Driver {
     /// `gnttab_map_refs()`.
     fn map_refs(ops: &mut [MapOp], kops: &KernelOps<MapOp>, pages: &PageArray<'_>) -> c_int;
     /// `gnttab_unmap_refs()`.
-    fn unmap_refs(ops: &mut [UnmapOp], kops: &KernelOps<UnmapOp>, pages: &PageArray<'_>)
-        -> c_int;
+    fn unmap_refs(ops: &mut [UnmapOp], kops: &KernelOps<UnmapOp>, pages: &PageArray<'_>) -> c_int;
     /// `gnttab_unmap_refs_async()`, and each retry of it.
     fn unmap_refs_async(item: UnmapItem);
 }
 
 /// Defines the C functions of `include/xen/grant_table.h` on top of a [`Driver`].
 ///
-/// A C file exports them (`EXPORT_SYMBOL_GPL`), with the licences `grant-table.c` uses.
+/// The functions `grant-table.c` exports to modules are defined with a `rust_` prefix: a C
+/// file of the driver defines each under its own name as a call to its `rust_` twin and
+/// exports it right after (`EXPORT_SYMBOL_GPL`, the licence `grant-table.c` uses), so that
+/// the compiler checks it against the header's prototype. The others (`gnttab_init()`,
+/// `gnttab_suspend()`, ...) only have built-in callers and keep their names here.
 #[macro_export]
 macro_rules! export_grant_table {
     ($d:ty) => {
         const _: () = {
+            use gt::Driver as _;
             use $crate::bindings as b;
             use $crate::ffi::{c_int, c_uint, c_ulong, c_void};
             use $crate::xen::grant_table as gt;
-            use gt::Driver as _;
 
             fn errno(e: $crate::error::Error) -> c_int {
                 e.to_errno()
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_init() -> c_int {
+            extern "C" fn rust_gnttab_init() -> c_int {
                 <$d>::init().map_or_else(errno, |()| 0)
             }
 
@@ -976,22 +1000,22 @@ macro_rules! export_grant_table {
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_max_grant_frames() -> c_uint {
+            extern "C" fn rust_gnttab_max_grant_frames() -> c_uint {
                 <$d>::max_grant_frames()
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_setup_auto_xlat_frames(addr: b::phys_addr_t) -> c_int {
+            extern "C" fn rust_gnttab_setup_auto_xlat_frames(addr: b::phys_addr_t) -> c_int {
                 <$d>::setup_auto_xlat_frames(addr as u64).map_or_else(errno, |()| 0)
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_free_auto_xlat_frames() {
+            extern "C" fn rust_gnttab_free_auto_xlat_frames() {
                 gt::AutoXlatFrames::free()
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_grant_foreign_access_ref(
+            extern "C" fn rust_gnttab_grant_foreign_access_ref(
                 r: b::grant_ref_t,
                 domid: b::domid_t,
                 frame: c_ulong,
@@ -1001,7 +1025,7 @@ macro_rules! export_grant_table {
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_grant_foreign_access(
+            extern "C" fn rust_gnttab_grant_foreign_access(
                 domid: b::domid_t,
                 frame: c_ulong,
                 readonly: c_int,
@@ -1013,12 +1037,12 @@ macro_rules! export_grant_table {
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_end_foreign_access_ref(r: b::grant_ref_t) -> c_int {
+            extern "C" fn rust_gnttab_end_foreign_access_ref(r: b::grant_ref_t) -> c_int {
                 <$d>::end_access_ref(r) as c_int
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_try_end_foreign_access(r: b::grant_ref_t) -> c_int {
+            extern "C" fn rust_gnttab_try_end_foreign_access(r: b::grant_ref_t) -> c_int {
                 <$d>::try_end_access(r) as c_int
             }
 
@@ -1026,23 +1050,29 @@ macro_rules! export_grant_table {
             ///
             /// `page` is null or a page whose reference the caller hands over.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_end_foreign_access(r: b::grant_ref_t, page: *mut b::page) {
+            unsafe extern "C" fn rust_gnttab_end_foreign_access(
+                r: b::grant_ref_t,
+                page: *mut b::page,
+            ) {
                 // SAFETY: By the safety requirements.
                 <$d>::end_access(r, unsafe { gt::PageHandle::from_raw(page) })
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_free_grant_reference(r: b::grant_ref_t) {
+            extern "C" fn rust_gnttab_free_grant_reference(r: b::grant_ref_t) {
                 <$d>::free_ref(r)
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_free_grant_references(head: b::grant_ref_t) {
+            extern "C" fn rust_gnttab_free_grant_references(head: b::grant_ref_t) {
                 <$d>::free_refs(head)
             }
 
             #[no_mangle]
-            extern "C" fn gnttab_free_grant_reference_seq(head: b::grant_ref_t, count: c_uint) {
+            extern "C" fn rust_gnttab_free_grant_reference_seq(
+                head: b::grant_ref_t,
+                count: c_uint,
+            ) {
                 <$d>::free_refs_seq(head, count)
             }
 
@@ -1050,7 +1080,7 @@ macro_rules! export_grant_table {
             ///
             /// `head` is valid for writes.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_alloc_grant_references(
+            unsafe extern "C" fn rust_gnttab_alloc_grant_references(
                 count: u16,
                 head: *mut b::grant_ref_t,
             ) -> c_int {
@@ -1068,7 +1098,7 @@ macro_rules! export_grant_table {
             ///
             /// `first` is valid for writes.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_alloc_grant_reference_seq(
+            unsafe extern "C" fn rust_gnttab_alloc_grant_reference_seq(
                 count: c_uint,
                 first: *mut b::grant_ref_t,
             ) -> c_int {
@@ -1086,7 +1116,9 @@ macro_rules! export_grant_table {
             ///
             /// `head` is valid for reads.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_empty_grant_references(head: *const b::grant_ref_t) -> c_int {
+            unsafe extern "C" fn rust_gnttab_empty_grant_references(
+                head: *const b::grant_ref_t,
+            ) -> c_int {
                 // SAFETY: By the safety requirements.
                 (unsafe { *head } == gt::LIST_END) as c_int
             }
@@ -1095,7 +1127,9 @@ macro_rules! export_grant_table {
             ///
             /// `head` is valid for reads and writes.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_claim_grant_reference(head: *mut b::grant_ref_t) -> c_int {
+            unsafe extern "C" fn rust_gnttab_claim_grant_reference(
+                head: *mut b::grant_ref_t,
+            ) -> c_int {
                 // SAFETY: By the safety requirements.
                 let head = unsafe { &mut *head };
                 match <$d>::claim_ref(head) {
@@ -1108,7 +1142,7 @@ macro_rules! export_grant_table {
             ///
             /// `head` is valid for reads and writes.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_release_grant_reference(
+            unsafe extern "C" fn rust_gnttab_release_grant_reference(
                 head: *mut b::grant_ref_t,
                 release: b::grant_ref_t,
             ) {
@@ -1121,7 +1155,7 @@ macro_rules! export_grant_table {
             /// `cb` stays valid until it ran or was cancelled; `func(arg)` may be called
             /// from any context that frees grant references.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_request_free_callback(
+            unsafe extern "C" fn rust_gnttab_request_free_callback(
                 cb: *mut b::gnttab_free_callback,
                 func: Option<unsafe extern "C" fn(*mut c_void)>,
                 arg: *mut c_void,
@@ -1137,7 +1171,9 @@ macro_rules! export_grant_table {
             ///
             /// `cb` is valid.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_cancel_free_callback(cb: *mut b::gnttab_free_callback) {
+            unsafe extern "C" fn rust_gnttab_cancel_free_callback(
+                cb: *mut b::gnttab_free_callback,
+            ) {
                 // SAFETY: By the safety requirements.
                 if let Some(cb) = unsafe { gt::FreeCallback::from_raw(cb) } {
                     <$d>::cancel_free_callback(cb)
@@ -1148,7 +1184,10 @@ macro_rules! export_grant_table {
             ///
             /// `batch` holds `count` operations.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_batch_map(batch: *mut b::gnttab_map_grant_ref, count: c_uint) {
+            unsafe extern "C" fn rust_gnttab_batch_map(
+                batch: *mut b::gnttab_map_grant_ref,
+                count: c_uint,
+            ) {
                 // SAFETY: By the safety requirements; `MapOp` is transparent.
                 let ops = unsafe { gt::ops_from_raw::<gt::MapOp, _>(batch, count) };
                 <$d>::batch(ops)
@@ -1158,7 +1197,7 @@ macro_rules! export_grant_table {
             ///
             /// `batch` holds `count` operations.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_batch_copy(batch: *mut b::gnttab_copy, count: c_uint) {
+            unsafe extern "C" fn rust_gnttab_batch_copy(batch: *mut b::gnttab_copy, count: c_uint) {
                 // SAFETY: By the safety requirements; `CopyOp` is transparent.
                 let ops = unsafe { gt::ops_from_raw::<gt::CopyOp, _>(batch, count) };
                 <$d>::batch(ops)
@@ -1168,7 +1207,7 @@ macro_rules! export_grant_table {
             ///
             /// `map_ops` and `pages` hold `count` entries, `kmap_ops` is null or does too.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_map_refs(
+            unsafe extern "C" fn rust_gnttab_map_refs(
                 map_ops: *mut b::gnttab_map_grant_ref,
                 kmap_ops: *mut b::gnttab_map_grant_ref,
                 pages: *mut *mut b::page,
@@ -1189,7 +1228,7 @@ macro_rules! export_grant_table {
             ///
             /// `unmap_ops` and `pages` hold `count` entries, `kunmap_ops` is null or does too.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_unmap_refs(
+            unsafe extern "C" fn rust_gnttab_unmap_refs(
                 unmap_ops: *mut b::gnttab_unmap_grant_ref,
                 kunmap_ops: *mut b::gnttab_unmap_grant_ref,
                 pages: *mut *mut b::page,
@@ -1222,7 +1261,9 @@ macro_rules! export_grant_table {
             ///
             /// `item` is a valid request, the callee's until its `done` runs.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_unmap_refs_async(item: *mut b::gntab_unmap_queue_data) {
+            unsafe extern "C" fn rust_gnttab_unmap_refs_async(
+                item: *mut b::gntab_unmap_queue_data,
+            ) {
                 // SAFETY: By the safety requirements.
                 if let Some(mut item) = unsafe { gt::UnmapItem::from_raw(item) } {
                     item.init_work(unmap_work);
@@ -1235,9 +1276,11 @@ macro_rules! export_grant_table {
             ///
             /// `item` is a valid request.
             #[no_mangle]
-            unsafe extern "C" fn gnttab_unmap_refs_sync(item: *mut b::gntab_unmap_queue_data) -> c_int {
+            unsafe extern "C" fn rust_gnttab_unmap_refs_sync(
+                item: *mut b::gntab_unmap_queue_data,
+            ) -> c_int {
                 // SAFETY: By the safety requirements.
-                unsafe { gt::unmap_refs_sync(item, gnttab_unmap_refs_async) }
+                unsafe { gt::unmap_refs_sync(item, rust_gnttab_unmap_refs_async) }
             }
         };
     };
@@ -1281,6 +1324,12 @@ struct SyncData {
     result: c_int,
 }
 
+/// Completion callback of the asynchronous unmap that [`unmap_refs_sync`] waits for.
+///
+/// # Safety
+///
+/// Called by the asynchronous unmap with the request `unmap_refs_sync` queued, whose `data`
+/// points at the `SyncData` it waits on.
 unsafe extern "C" fn sync_done(result: c_int, item: *mut bindings::gntab_unmap_queue_data) {
     // SAFETY: `data` was set to a live `SyncData` by `unmap_refs_sync`, which waits for this.
     unsafe {
@@ -1294,7 +1343,8 @@ unsafe extern "C" fn sync_done(result: c_int, item: *mut bindings::gntab_unmap_q
 ///
 /// # Safety
 ///
-/// `item` is null or a valid request; `start` is `gnttab_unmap_refs_async`.
+/// `item` is null or a valid request; `start` is the driver's `gnttab_unmap_refs_async()`
+/// (`rust_gnttab_unmap_refs_async`).
 pub unsafe fn unmap_refs_sync(
     item: *mut bindings::gntab_unmap_queue_data,
     start: unsafe extern "C" fn(*mut bindings::gntab_unmap_queue_data),
@@ -1428,14 +1478,25 @@ pub unsafe extern "C" fn gnttab_page_cache_init(cache: *mut bindings::gnttab_pag
 mod cache {
     use super::*;
 
+    /// # Safety
+    ///
+    /// `c` is a valid cache.
     pub(super) unsafe fn cache_init(c: *mut bindings::gnttab_page_cache) {
         // SAFETY: The caller passes a valid cache.
         unsafe { (*c).pages = ptr::null_mut() };
     }
+
+    /// # Safety
+    ///
+    /// `c` is a valid cache whose lock the caller holds.
     pub(super) unsafe fn cache_empty(c: *mut bindings::gnttab_page_cache) -> bool {
         // SAFETY: The caller passes a valid cache and holds its lock.
         unsafe { (*c).pages.is_null() }
     }
+
+    /// # Safety
+    ///
+    /// `c` is a valid, non-empty cache whose lock the caller holds.
     pub(super) unsafe fn cache_deq(c: *mut bindings::gnttab_page_cache) -> *mut bindings::page {
         // SAFETY: The caller passes a valid, non-empty cache and holds its lock; cached pages
         // are linked through `zone_device_data`.
@@ -1445,6 +1506,11 @@ mod cache {
             page
         }
     }
+
+    /// # Safety
+    ///
+    /// `c` is a valid cache whose lock the caller holds; `page` is the caller's to give, with
+    /// its `lru` unused.
     pub(super) unsafe fn cache_enq(c: *mut bindings::gnttab_page_cache, page: *mut bindings::page) {
         // SAFETY: As in `cache_deq`; the page is the caller's to give.
         unsafe {
@@ -1459,17 +1525,30 @@ mod cache {
     use super::*;
 
     fn lru(page: *mut bindings::page) -> *mut bindings::list_head {
-        page.cast::<u8>().wrapping_add(bindings::PAGE_LRU_OFFSET).cast()
+        page.cast::<u8>()
+            .wrapping_add(bindings::PAGE_LRU_OFFSET)
+            .cast()
     }
 
+    /// # Safety
+    ///
+    /// `c` is a valid cache.
     pub(super) unsafe fn cache_init(c: *mut bindings::gnttab_page_cache) {
         // SAFETY: The caller passes a valid cache.
         unsafe { bindings::INIT_LIST_HEAD(ptr::addr_of_mut!((*c).pages)) };
     }
+
+    /// # Safety
+    ///
+    /// `c` is a valid cache whose lock the caller holds.
     pub(super) unsafe fn cache_empty(c: *mut bindings::gnttab_page_cache) -> bool {
         // SAFETY: The caller passes a valid cache and holds its lock.
         unsafe { ptr::eq((*c).pages.next, ptr::addr_of!((*c).pages)) }
     }
+
+    /// # Safety
+    ///
+    /// `c` is a valid, non-empty cache whose lock the caller holds.
     pub(super) unsafe fn cache_deq(c: *mut bindings::gnttab_page_cache) -> *mut bindings::page {
         // SAFETY: The caller passes a valid, non-empty cache and holds its lock; cached pages
         // are linked through `lru`.
@@ -1479,6 +1558,11 @@ mod cache {
             entry.cast::<u8>().sub(bindings::PAGE_LRU_OFFSET).cast()
         }
     }
+
+    /// # Safety
+    ///
+    /// `c` is a valid cache whose lock the caller holds; `page` is the caller's to give, with
+    /// its `lru` unused.
     pub(super) unsafe fn cache_enq(c: *mut bindings::gnttab_page_cache, page: *mut bindings::page) {
         // SAFETY: As in `cache_deq`; the page is the caller's to give and its `lru` is free.
         unsafe { bindings::list_add(lru(page), ptr::addr_of_mut!((*c).pages)) };
@@ -1539,7 +1623,10 @@ pub unsafe extern "C" fn gnttab_page_cache_put(
 ///
 /// `cache` is initialised.
 #[no_mangle]
-pub unsafe extern "C" fn gnttab_page_cache_shrink(cache: *mut bindings::gnttab_page_cache, num: c_uint) {
+pub unsafe extern "C" fn gnttab_page_cache_shrink(
+    cache: *mut bindings::gnttab_page_cache,
+    num: c_uint,
+) {
     let mut batch = [ptr::null_mut::<bindings::page>(); 10];
     let mut n = 0;
     // SAFETY: By the safety requirements; pages leave the cache under its lock and are freed
@@ -1583,7 +1670,8 @@ pub unsafe extern "C" fn gnttab_foreach_grant_in_range(
     let mut len = len.min(page_size.saturating_sub(offset));
     let mut goffset = offset & (XEN_PAGE_SIZE - 1);
     // SAFETY: `page` is valid (safety requirements).
-    let mut xen_pfn = unsafe { bindings::page_to_xen_pfn(page) } + (offset / XEN_PAGE_SIZE) as Frame;
+    let mut xen_pfn =
+        unsafe { bindings::page_to_xen_pfn(page) } + (offset / XEN_PAGE_SIZE) as Frame;
     while len > 0 {
         let glen = (XEN_PAGE_SIZE - goffset).min(len);
         // SAFETY: By the safety requirements.
@@ -1639,7 +1727,9 @@ pub mod dma {
     ///
     /// `args` describes a buffer from `gnttab_dma_alloc_pages()`.
     #[no_mangle]
-    pub unsafe extern "C" fn gnttab_dma_free_pages(args: *mut bindings::gnttab_dma_alloc_args) -> c_int {
+    pub unsafe extern "C" fn gnttab_dma_free_pages(
+        args: *mut bindings::gnttab_dma_alloc_args,
+    ) -> c_int {
         // SAFETY: By the safety requirements: `pages` and `frames` hold `nr_pages` entries.
         unsafe {
             let a = &mut *args;
@@ -1679,7 +1769,9 @@ pub mod dma {
     ///
     /// `args` is valid, with `pages` and `frames` arrays of `nr_pages` entries.
     #[no_mangle]
-    pub unsafe extern "C" fn gnttab_dma_alloc_pages(args: *mut bindings::gnttab_dma_alloc_args) -> c_int {
+    pub unsafe extern "C" fn gnttab_dma_alloc_pages(
+        args: *mut bindings::gnttab_dma_alloc_args,
+    ) -> c_int {
         // SAFETY: By the safety requirements.
         let a = unsafe { &mut *args };
         if a.nr_pages < 0 || a.nr_pages > (c_int::MAX >> bindings::PAGE_SHIFT) {
@@ -1687,7 +1779,11 @@ pub mod dma {
         }
         let n = a.nr_pages as usize;
         let size = n << bindings::PAGE_SHIFT;
-        let attrs = if a.coherent { 0 } else { bindings::DMA_ATTR_WRITE_COMBINE as c_ulong };
+        let attrs = if a.coherent {
+            0
+        } else {
+            bindings::DMA_ATTR_WRITE_COMBINE as c_ulong
+        };
         // SAFETY: `dev` is the caller's device.
         a.vaddr = unsafe {
             bindings::dma_alloc_attrs(
