@@ -1089,7 +1089,7 @@ impl gt::Driver for Driver {
             item.schedule(delay);
             return;
         }
-        let ret = item.with_batch(|ops, kops, pages| Self::unmap_refs(ops, kops, pages));
+        let ret = item.with_batch(Self::unmap_refs);
         item.done(ret);
     }
 }

@@ -89,21 +89,6 @@ unsigned long rust_helper_pfn_to_gfn(unsigned long pfn)
 	return pfn_to_gfn(pfn);
 }
 
-bool rust_helper_PagePrivate(struct page *page)
-{
-	return PagePrivate(page);
-}
-
-void rust_helper_SetPagePrivate(struct page *page)
-{
-	SetPagePrivate(page);
-}
-
-void rust_helper_ClearPagePrivate(struct page *page)
-{
-	ClearPagePrivate(page);
-}
-
 void rust_helper_xen_page_set_foreign(struct page *page, domid_t domid,
 				      grant_ref_t gref)
 {

@@ -33,7 +33,7 @@ use crate::{
 };
 use core::{
     ptr::{self, NonNull},
-    sync::atomic::{fence, AtomicPtr, AtomicU16, AtomicU32, Ordering},
+    sync::atomic::{fence, AtomicPtr, AtomicU16, AtomicU32, AtomicUsize, Ordering},
 };
 
 /// A grant reference: an index into the grant table.
@@ -507,6 +507,27 @@ pub struct PageHandle {
 unsafe impl Send for PageHandle {}
 
 impl PageHandle {
+    /// `page->flags`, which the kernel changes with atomic bit operations.
+    fn flags(&self) -> &AtomicUsize {
+        // SAFETY: The page is valid (type invariant); `flags` is an aligned `unsigned long`
+        // that every writer changes atomically (`set_bit()` and friends).
+        unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*self.as_ptr()).flags).cast()) }
+    }
+
+    /// `SetPagePrivate()`: `page->private` holds data.
+    pub fn set_private(&self) {
+        self.flags()
+            .fetch_or(1 << bindings::pageflags_PG_private, Ordering::Relaxed);
+    }
+
+    /// `ClearPagePrivate()` if `PagePrivate()`.
+    pub fn clear_private(&self) {
+        let bit = 1 << bindings::pageflags_PG_private;
+        if self.flags().load(Ordering::Relaxed) & bit != 0 {
+            self.flags().fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
     /// Wraps `page`, or returns `None` for a null pointer.
     ///
     /// # Safety
@@ -1388,9 +1409,9 @@ pub unsafe extern "C" fn gnttab_pages_set_private(nr: c_int, p: *mut *mut bindin
     let p = unsafe { pages(nr, p) };
     for i in 0..p.len() {
         if let Some(page) = p.get(i) {
-            // SAFETY: A valid page the caller owns. On 64-bit kernels (the only ones Rust
-            // builds for on x86) the foreign data fits in `page->private`: no allocation.
-            unsafe { bindings::SetPagePrivate(page.as_ptr()) };
+            // On 64-bit kernels (the only ones Rust builds for on x86) the foreign data fits
+            // in `page->private`: no allocation.
+            page.set_private();
         }
     }
     0
@@ -1407,12 +1428,7 @@ pub unsafe extern "C" fn gnttab_pages_clear_private(nr: c_int, p: *mut *mut bind
     let p = unsafe { pages(nr, p) };
     for i in 0..p.len() {
         if let Some(page) = p.get(i) {
-            // SAFETY: A valid page the caller owns.
-            unsafe {
-                if bindings::PagePrivate(page.as_ptr()) {
-                    bindings::ClearPagePrivate(page.as_ptr());
-                }
-            }
+            page.clear_private();
         }
     }
 }
