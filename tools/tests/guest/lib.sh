@@ -95,3 +95,7 @@ near() { [ -n "$1" ] && [ $(($1 > $2 ? $1 - $2 : $2 - $1)) -le "$3" ]; }
 
 # domu_mem_near NAME MIB: xl list shows NAME within 4 MiB of MIB.
 domu_mem_near() { near "$(domu_mem "$1")" "$2" 4; }
+
+# True once domain $1 is gone. "xl shutdown -w" returns when the domain has
+# shut down; xl's own create process destroys it a moment later.
+domu_gone() { ! xl list "$1" >/dev/null 2>&1; }

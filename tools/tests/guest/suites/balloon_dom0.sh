@@ -231,7 +231,7 @@ if domu_start bal1 256 512 "xenrig.role=memwatch"; then
 	else
 		fail domu-pv-mem-set-cycles-guest-and-xl-agree "$why"
 	fi
-	if timeout 120 xl shutdown -w bal1 >/dev/null 2>&1 && ! xl list bal1 >/dev/null 2>&1; then
+	if timeout 120 xl shutdown -w bal1 >/dev/null 2>&1 && wait_until 30 domu_gone bal1; then
 		pass domu-pv-balloon-shutdown
 	else
 		fail domu-pv-balloon-shutdown "bal1 still listed: $(xl list 2>&1 | tail -n +2)"

@@ -16,11 +16,8 @@ if toolstack_up && domu_start pvh1 256 1024 "" pvh; then
 	else
 		fail domu-pvh-mem-set-down "xl list says $(domu_mem pvh1) MiB, want 192"
 	fi
-	# shutdown -w returns when the domain has shut down; xl's own create
-	# process destroys it a moment later (on_poweroff).
-	pvh1_gone() { ! xl list pvh1 >/dev/null 2>&1; }
 	if timeout 120 xl shutdown -w pvh1 >/dev/null 2>&1 &&
-		wait_until 30 pvh1_gone; then
+		wait_until 30 domu_gone pvh1; then
 		pass domu-pvh-shutdown
 	else
 		fail domu-pvh-shutdown "pvh1 still listed: $(xl list 2>&1 | tail -n +2)"

@@ -70,7 +70,7 @@ if toolstack_up && domu_start guest1 256 512; then
 		fail domu-pv-mem-set-up "xl list says $(domu_mem guest1) MiB, want 256"
 	fi
 	if timeout 120 xl shutdown -w guest1 >/dev/null 2>&1 &&
-		! xl list guest1 >/dev/null 2>&1; then
+		wait_until 30 domu_gone guest1; then
 		pass domu-pv-shutdown
 	else
 		fail domu-pv-shutdown "guest1 still listed: $(xl list 2>&1 | tail -n +2)"
