@@ -13,7 +13,7 @@
 #![warn(clippy::undocumented_unsafe_blocks, clippy::unnecessary_safety_comment)]
 
 use crate::{bindings, str::CStr};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 /// Storage of a boolean parameter, shared with C code as a `bool`.
 ///
@@ -70,6 +70,30 @@ impl UintParam {
     }
 }
 
+/// Storage of an `int` parameter, shared with C code as an `int`.
+///
+/// [`AtomicI32`] has the size and alignment of `int`; `param_ops_int` reads and writes it with
+/// aligned word accesses, which do not tear.
+#[repr(transparent)]
+pub struct IntParam(AtomicI32);
+
+impl IntParam {
+    /// Creates the storage with its default value.
+    pub const fn new(value: i32) -> Self {
+        Self(AtomicI32::new(value))
+    }
+
+    /// Returns the current value.
+    pub fn get(&self) -> i32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Returns a pointer to the word C code reads and writes.
+    pub const fn as_ptr(&self) -> *mut i32 {
+        self.0.as_ptr()
+    }
+}
+
 /// An entry of the kernel's `__param` section.
 ///
 /// # Invariants
@@ -80,8 +104,8 @@ impl UintParam {
 pub struct KernelParam(bindings::kernel_param);
 
 // SAFETY: The entry itself is never written after it is built. Everything it points to is
-// `'static` (type invariant); the storage is a `BoolParam` or a `UintParam`, which are `Sync`,
-// and the operations are the kernel's own, which are safe to call from any thread.
+// `'static` (type invariant); the storage is a `BoolParam`, `UintParam` or `IntParam`, which
+// are `Sync`, and the operations are the kernel's own, which are safe to call from any thread.
 unsafe impl Sync for KernelParam {}
 
 impl KernelParam {
@@ -124,6 +148,61 @@ impl KernelParam {
             },
         })
     }
+}
+
+impl KernelParam {
+    /// Describes an `int` parameter called `name` (`prefix.param` when built in, `param` in a
+    /// loadable module), stored in `storage`, shown in `/sys/module/PREFIX/parameters/PARAM`
+    /// with permissions `perm` (none if 0).
+    pub const fn int(name: &'static CStr, storage: &'static IntParam, perm: u16) -> Self {
+        // INVARIANT: `name`, `param_ops_int` and `storage` are `'static`, and `param_ops_int`
+        // stores an `int`, which is the layout of `IntParam`.
+        Self(bindings::kernel_param {
+            name: name.as_char_ptr(),
+            mod_: core::ptr::null_mut(),
+            ops: &raw const bindings::param_ops_int,
+            perm,
+            level: -1,
+            flags: 0,
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                arg: storage.as_ptr().cast(),
+            },
+        })
+    }
+}
+
+/// Declares an `int` parameter of a driver that may be built in or a loadable module.
+///
+/// Built in, the command line sets it as `module.param=`; as a module, `modprobe` passes
+/// `param=` (and the command line `module.param=`). With a non-zero `perm` the value appears in
+/// `/sys/module/module/parameters/param` either way.
+///
+/// # Examples
+///
+/// ```ignore
+/// kernel::module_param_int! {
+///     /// Most things at once.
+///     limit = 1024, "mydrv", "limit", 0o644;
+/// }
+/// ```
+#[macro_export]
+macro_rules! module_param_int {
+    ($(#[$meta:meta])* $name:ident = $default:expr, $module:literal, $param:literal, $perm:expr;) => {
+        $(#[$meta])*
+        #[allow(non_upper_case_globals)]
+        static $name: $crate::param::IntParam = $crate::param::IntParam::new($default);
+
+        const _: () = {
+            #[cfg(MODULE)]
+            const NAME: &$crate::str::CStr = $crate::c_str!($param);
+            #[cfg(not(MODULE))]
+            const NAME: &$crate::str::CStr = $crate::c_str!(::core::concat!($module, ".", $param));
+            #[link_section = "__param"]
+            #[used]
+            static PARAM: $crate::param::KernelParam =
+                $crate::param::KernelParam::int(NAME, &$name, $perm);
+        };
+    };
 }
 
 /// Declares an `unsigned int` parameter of built-in code and its storage.

@@ -13,6 +13,7 @@ use crate::bindings;
 pub mod balloon;
 #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
 pub mod grant_table;
+pub mod share;
 pub mod xenbus;
 
 /// Whether the kernel runs as a Xen guest of any kind.

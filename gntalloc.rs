@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/xen/gntalloc`: user space shares its pages with other Xen domains.
+//!
+//! A process asks for pages granted to a domain (`IOCTL_GNTALLOC_ALLOC_GREF`), gets their grant
+//! references to pass to that domain, maps the pages with `mmap()` at the offset the ioctl
+//! returned, and gives them back with `IOCTL_GNTALLOC_DEALLOC_GREF`, `munmap()` and `close()`.
+//! `IOCTL_GNTALLOC_SET_UNMAP_NOTIFY` asks for a byte of a page to be cleared, an event channel
+//! to be signalled, or both, when the page is finally given up, so the other domain learns that
+//! this side has gone (libxenvchan relies on it). The interface is that of gntalloc.c
+//! (`include/uapi/xen/gntalloc.h`), with the same errors.
+//!
+//! A page stays shared as long as its file still lists it or a mapping of it exists; then the
+//! grant is ended. When the other domain still maps it, the grant table defers the end and
+//! frees the page only once the other domain has let go. At most `limit` pages are shared at a
+//! time over all files, as with gntalloc.c.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{
+    alloc::flags::GFP_KERNEL,
+    c_str,
+    miscdevice::{MiscDevice, MiscDeviceRegistration},
+    mm_vma::{flags as vm, Vma},
+    new_mutex, new_spinlock,
+    page::{PAGE_SHIFT, PAGE_SIZE},
+    prelude::*,
+    sync::{Arc, Mutex, SpinLock},
+    uaccess::{UserPtr, UserSlice},
+    xen::share::{EventChannel, GrantedPage},
+};
+
+module! {
+    type: GntAlloc,
+    name: "xen_gntalloc",
+    author: "Xen Rust drivers",
+    description: "Xen grant reference allocator: user space shares pages with other domains",
+    license: "GPL",
+}
+
+kernel::module_param_int! {
+    /// Maximum number of grants that may be allocated by the gntalloc device.
+    limit = 1024, "xen_gntalloc", "limit", 0o644;
+}
+
+/// Pages shared through gntalloc now, over all files (gntalloc.c's `gref_size`).
+static SHARED_PAGES: AtomicU32 = AtomicU32::new(0);
+
+/// `GNTALLOC_FLAG_WRITABLE`: the other domain may write the pages.
+const FLAG_WRITABLE: u16 = 1;
+/// `UNMAP_NOTIFY_CLEAR_BYTE`.
+const NOTIFY_CLEAR_BYTE: u32 = 0x1;
+/// `UNMAP_NOTIFY_SEND_EVENT`.
+const NOTIFY_SEND_EVENT: u32 = 0x2;
+
+/// The ioctl numbers of `include/uapi/xen/gntalloc.h`: `_IOC(_IOC_NONE, 'G', nr, size)`.
+const fn gntalloc_ioctl(nr: u32, size: usize) -> u32 {
+    ((size as u32) << 16) | ((b'G' as u32) << 8) | nr
+}
+/// `struct ioctl_gntalloc_alloc_gref`: domid, flags, count, index, then the references.
+const ALLOC_SIZE: usize = core::mem::size_of::<kernel::bindings::ioctl_gntalloc_alloc_gref>();
+/// `struct ioctl_gntalloc_dealloc_gref`: index, count.
+const DEALLOC_SIZE: usize = core::mem::size_of::<kernel::bindings::ioctl_gntalloc_dealloc_gref>();
+/// `struct ioctl_gntalloc_unmap_notify`: index, action, event_channel_port.
+const NOTIFY_SIZE: usize = core::mem::size_of::<kernel::bindings::ioctl_gntalloc_unmap_notify>();
+const IOCTL_ALLOC_GREF: u32 = gntalloc_ioctl(5, ALLOC_SIZE);
+const IOCTL_DEALLOC_GREF: u32 = gntalloc_ioctl(6, DEALLOC_SIZE);
+const IOCTL_SET_UNMAP_NOTIFY: u32 = gntalloc_ioctl(7, NOTIFY_SIZE);
+/// Where the references start in `struct ioctl_gntalloc_alloc_gref`.
+const ALLOC_REFS_OFFSET: usize = 16;
+
+/// What to do when a page is given up.
+#[derive(Default)]
+struct Notify {
+    /// Offset of the byte to clear, when `clear` is set.
+    offset: usize,
+    clear: bool,
+    event: Option<EventChannel>,
+}
+
+/// One shared page. Its file and every mapping of it hold a reference; when the last one goes
+/// the notification runs and the grant ends.
+#[pin_data(PinnedDrop)]
+struct Gref {
+    page: GrantedPage,
+    #[pin]
+    notify: SpinLock<Notify>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for Gref {
+    fn drop(self: Pin<&mut Self>) {
+        let notify = core::mem::take(&mut *self.notify.lock());
+        if notify.clear {
+            // The offset was taken from within a page, so this cannot fail.
+            let _ = self.page.clear_byte(notify.offset);
+        }
+        if let Some(event) = notify.event {
+            event.notify();
+        }
+        // `page` ends its grant when it is dropped, right after this.
+        SHARED_PAGES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The pages of one open file, in the order of their offsets.
+struct FileGrefs {
+    /// Offset the next allocation gets (gntalloc.c's `priv->index`).
+    next_index: u64,
+    /// (offset, page), offsets increasing.
+    grefs: KVec<(u64, Arc<Gref>)>,
+}
+
+impl FileGrefs {
+    /// Finds `count` pages at consecutive offsets from `index`; returns the first's position.
+    fn find(&self, index: u64, count: usize) -> Option<usize> {
+        if count == 0 {
+            return None;
+        }
+        let first = self.grefs.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let run = self.grefs.get(first..first.checked_add(count)?)?;
+        let mut want = index;
+        for (i, _) in run {
+            if *i != want {
+                return None;
+            }
+            want = want.wrapping_add(PAGE_SIZE as u64);
+        }
+        Some(first)
+    }
+
+    /// Removes `count` entries from position `first`; the pages go when nothing else holds them.
+    fn remove(&mut self, first: usize, count: usize) {
+        let len = self.grefs.len();
+        self.grefs.as_mut_slice()[first..].rotate_left(count);
+        // SAFETY: The last `count` entries are initialised and, once the length excludes them,
+        // dropped exactly once below; `count <= len - first` was checked by `find`.
+        unsafe {
+            self.grefs.set_len(len - count);
+            let tail = self.grefs.as_mut_ptr().add(len - count);
+            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(tail, count));
+        }
+    }
+}
+
+/// An open `/dev/xen/gntalloc`.
+#[pin_data]
+struct GntAllocFile {
+    #[pin]
+    grefs: Mutex<FileGrefs>,
+}
+
+/// The pages one `mmap()` of a file maps: they stay shared while any part of it is mapped.
+struct MappedGrefs {
+    _grefs: KVec<Arc<Gref>>,
+}
+
+/// Reserves `count` pages of the global limit; gntalloc.c's check, under its rules.
+fn reserve(count: u32) -> Result {
+    let mut cur = SHARED_PAGES.load(Ordering::Relaxed);
+    loop {
+        // Read like gntalloc.c: an `int` parameter compared as unsigned.
+        let lim = limit.get() as u32;
+        if cur > lim || count > lim - cur {
+            return Err(ENOSPC);
+        }
+        match SHARED_PAGES.compare_exchange(cur, cur + count, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => return Ok(()),
+            Err(now) => cur = now,
+        }
+    }
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[at..at + 8]);
+    u64::from_ne_bytes(v)
+}
+
+impl GntAllocFile {
+    /// Shares a new page with `domid`; it counts against the limit until it is dropped.
+    fn share_page(domid: u16, readonly: bool) -> Result<Arc<Gref>> {
+        let page = GrantedPage::new(domid, readonly)?;
+        Arc::pin_init(
+            pin_init!(Gref {
+                page,
+                notify <- new_spinlock!(Notify::default()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn alloc(&self, arg: usize) -> Result<isize> {
+        let mut op = [0u8; ALLOC_SIZE];
+        UserSlice::new(arg as UserPtr, ALLOC_SIZE)
+            .reader()
+            .read_slice(&mut op)
+            .map_err(|_| EFAULT)?;
+        let domid = u16_at(&op, 0);
+        let readonly = u16_at(&op, 2) & FLAG_WRITABLE == 0;
+        let count = u32_at(&op, 4);
+        if count > limit.get() as u32 {
+            return Err(ENOSPC);
+        }
+        let n = count as usize;
+        let mut refs = KVec::<u8>::with_capacity(n * 4, GFP_KERNEL)?;
+        let mut new = KVec::with_capacity(n, GFP_KERNEL)?;
+
+        let mut file = self.grefs.lock();
+        file.grefs.reserve(n, GFP_KERNEL)?;
+        reserve(count)?;
+        let index = file.next_index;
+        file.next_index = index.wrapping_add((count as u64) << PAGE_SHIFT);
+        for i in 0..n {
+            let gref = match Self::share_page(domid, readonly) {
+                Ok(gref) => gref,
+                Err(e) => {
+                    // Give back the reservation of this page and the ones not made yet; the
+                    // pages made so far count themselves down when `new` is dropped.
+                    SHARED_PAGES.fetch_sub((n - i) as u32, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            let at = index.wrapping_add((i as u64) << PAGE_SHIFT);
+            // Both have the capacity for `n` entries, so neither allocates; should one fail
+            // anyway, `gref` is dropped (counting itself down) and so is everything made.
+            let stored = refs
+                .extend_from_slice(&gref.page.gref().to_ne_bytes(), GFP_KERNEL)
+                .and_then(|()| new.push((at, gref), GFP_KERNEL));
+            if stored.is_err() {
+                SHARED_PAGES.fetch_sub((n - i - 1) as u32, Ordering::Relaxed);
+                return Err(ENOMEM);
+            }
+        }
+        // The capacity was reserved above: this neither allocates nor fails.
+        file.grefs.extend_from_slice(&new, GFP_KERNEL)?;
+        drop(new);
+        drop(file);
+
+        // As gntalloc.c: the structure goes back whole, then the references after its header.
+        op[8..16].copy_from_slice(&index.to_ne_bytes());
+        UserSlice::new(arg as UserPtr, ALLOC_SIZE)
+            .writer()
+            .write_slice(&op)
+            .map_err(|_| EFAULT)?;
+        UserSlice::new((arg + ALLOC_REFS_OFFSET) as UserPtr, refs.len())
+            .writer()
+            .write_slice(&refs)
+            .map_err(|_| EFAULT)?;
+        Ok(0)
+    }
+
+    fn dealloc(&self, arg: usize) -> Result<isize> {
+        let mut op = [0u8; DEALLOC_SIZE];
+        UserSlice::new(arg as UserPtr, DEALLOC_SIZE)
+            .reader()
+            .read_slice(&mut op)
+            .map_err(|_| EFAULT)?;
+        let index = u64_at(&op, 0);
+        let count = u32_at(&op, 8) as usize;
+        let mut file = self.grefs.lock();
+        let first = file.find(index, count).ok_or(EINVAL)?;
+        file.remove(first, count);
+        Ok(0)
+    }
+
+    fn set_unmap_notify(&self, arg: usize) -> Result<isize> {
+        let mut op = [0u8; NOTIFY_SIZE];
+        UserSlice::new(arg as UserPtr, NOTIFY_SIZE)
+            .reader()
+            .read_slice(&mut op)
+            .map_err(|_| EFAULT)?;
+        let at = u64_at(&op, 0);
+        let action = u32_at(&op, 8);
+        let port = u32_at(&op, 12);
+        let index = at & !(PAGE_SIZE as u64 - 1);
+        let offset = (at & (PAGE_SIZE as u64 - 1)) as usize;
+
+        let file = self.grefs.lock();
+        let i = file.find(index, 1).ok_or(ENOENT)?;
+        if action & !(NOTIFY_CLEAR_BYTE | NOTIFY_SEND_EVENT) != 0 {
+            return Err(EINVAL);
+        }
+        // Take the new channel before letting the old one go: it may be the same.
+        let event = if action & NOTIFY_SEND_EVENT != 0 {
+            Some(EventChannel::get(port).map_err(|_| EINVAL)?)
+        } else {
+            None
+        };
+        let old = core::mem::replace(
+            &mut *file.grefs[i].1.notify.lock(),
+            Notify {
+                offset,
+                clear: action & NOTIFY_CLEAR_BYTE != 0,
+                event,
+            },
+        );
+        drop(file);
+        drop(old);
+        Ok(0)
+    }
+}
+
+#[vtable]
+impl MiscDevice for GntAllocFile {
+    fn open() -> Result<Pin<KBox<Self>>> {
+        KBox::pin_init(
+            pin_init!(Self {
+                grefs <- new_mutex!(FileGrefs {
+                    next_index: 0,
+                    grefs: KVec::new(),
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            IOCTL_ALLOC_GREF => self.alloc(arg),
+            IOCTL_DEALLOC_GREF => self.dealloc(arg),
+            IOCTL_SET_UNMAP_NOTIFY => self.set_unmap_notify(arg),
+            _ => Err(ENOIOCTLCMD),
+        }
+    }
+
+    fn mmap(&self, vma: &mut Vma) -> Result {
+        if vma.flags() & vm::SHARED == 0 {
+            pr_debug!("gntalloc_mmap: Mapping must be shared\n");
+            return Err(EINVAL);
+        }
+        let count = vma.pages();
+        let index = (vma.pgoff() as u64) << PAGE_SHIFT;
+        let mut grefs = KVec::with_capacity(count, GFP_KERNEL)?;
+        {
+            let file = self.grefs.lock();
+            let first = file.find(index, count).ok_or(ENOENT)?;
+            for (_, g) in &file.grefs[first..first + count] {
+                grefs.push(g.clone(), GFP_KERNEL)?;
+            }
+        }
+        vma.set_flags(vm::DONTEXPAND | vm::DONTDUMP);
+        let start = vma.start();
+        for (i, g) in grefs.iter().enumerate() {
+            vma.insert_page(start + (i << PAGE_SHIFT), g.page.page())?;
+        }
+        vma.set_shared_data(Arc::new(MappedGrefs { _grefs: grefs }, GFP_KERNEL)?);
+        Ok(())
+    }
+}
+
+struct GntAlloc {
+    _dev: Pin<KBox<MiscDeviceRegistration<GntAllocFile>>>,
+}
+
+impl kernel::Module for GntAlloc {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        if !kernel::xen::domain() {
+            return Err(ENODEV);
+        }
+        let dev = MiscDeviceRegistration::register(c_str!("xen/gntalloc"), module).inspect_err(
+            |_| pr_err!("Could not register misc gntalloc device\n"),
+        )?;
+        Ok(Self { _dev: dev })
+    }
+}
