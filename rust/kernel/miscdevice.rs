@@ -170,14 +170,14 @@ unsafe fn state<'a, T: MiscDevice>(file: *mut bindings::file) -> &'a T {
 /// Called by the VFS for `ioctl()` on an open file of a [`MiscDeviceRegistration<T>`].
 unsafe extern "C" fn ioctl<T: MiscDevice>(
     file: *mut bindings::file,
-    cmd: core::ffi::c_uint,
-    arg: core::ffi::c_ulong,
-) -> core::ffi::c_long {
+    cmd: u32,
+    arg: usize,
+) -> isize {
     // SAFETY: The file is open for the duration of the call.
     let this = unsafe { state::<T>(file) };
-    match T::ioctl(this, cmd, arg as usize) {
-        Ok(v) => v as core::ffi::c_long,
-        Err(e) => e.to_errno() as core::ffi::c_long,
+    match T::ioctl(this, cmd, arg) {
+        Ok(v) => v,
+        Err(e) => e.to_errno() as isize,
     }
 }
 
