@@ -366,9 +366,8 @@ impl kernel::Module for GntAlloc {
         if !kernel::xen::domain() {
             return Err(ENODEV);
         }
-        let dev = MiscDeviceRegistration::register(c_str!("xen/gntalloc"), module).inspect_err(
-            |_| pr_err!("Could not register misc gntalloc device\n"),
-        )?;
+        let dev = MiscDeviceRegistration::register(c_str!("xen/gntalloc"), module)
+            .inspect_err(|_| pr_err!("Could not register misc gntalloc device\n"))?;
         Ok(Self { _dev: dev })
     }
 }

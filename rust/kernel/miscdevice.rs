@@ -70,10 +70,7 @@ unsafe impl<T: MiscDevice> Sync for MiscDeviceRegistration<T> {}
 
 impl<T: MiscDevice> MiscDeviceRegistration<T> {
     /// Registers the device `/dev/<name>` with a dynamic minor; `module` owns the callbacks.
-    pub fn register(
-        name: &'static CStr,
-        module: &'static ThisModule,
-    ) -> Result<Pin<KBox<Self>>> {
+    pub fn register(name: &'static CStr, module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
         let this = KBox::pin_init(
             pin_init!(Self {
                 misc: Opaque::uninit(),

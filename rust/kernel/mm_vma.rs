@@ -55,13 +55,13 @@ impl Vma {
     /// The first address of the area.
     pub fn start(&self) -> usize {
         // SAFETY: `vm_start` is the active member of the union while the VMA is in use.
-        unsafe { self.raw().__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+        unsafe { self.raw().__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// The address just past the area.
     pub fn end(&self) -> usize {
         // SAFETY: As in `start`.
-        unsafe { self.raw().__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+        unsafe { self.raw().__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// The number of pages the area covers.
@@ -71,20 +71,20 @@ impl Vma {
 
     /// The offset user space passed to `mmap()`, in pages.
     pub fn pgoff(&self) -> usize {
-        self.raw().vm_pgoff as usize
+        self.raw().vm_pgoff
     }
 
     /// The area's [`flags`].
     pub fn flags(&self) -> usize {
         // SAFETY: Both union members are the same `vm_flags_t`.
-        unsafe { self.raw().__bindgen_anon_2.vm_flags as usize }
+        unsafe { self.raw().__bindgen_anon_2.vm_flags }
     }
 
     /// Sets `flags` (a combination of [`flags`] constants) on the area.
     pub fn set_flags(&mut self, flags: usize) {
         // SAFETY: The VMA is valid and its `mmap_lock` is held for writing, which
         // `vm_flags_set()` requires.
-        unsafe { bindings::vm_flags_set(self.0.get(), flags as bindings::vm_flags_t) }
+        unsafe { bindings::vm_flags_set(self.0.get(), flags) }
     }
 
     /// Maps `page` at `address`, which must lie in the area (`vm_insert_page()`).
@@ -97,9 +97,7 @@ impl Vma {
         }
         // SAFETY: The VMA is valid with its `mmap_lock` held; `page` is a valid order-0 page
         // that `vm_insert_page()` takes a reference on.
-        to_result(unsafe {
-            bindings::vm_insert_page(self.0.get(), address as _, page.as_ptr())
-        })
+        to_result(unsafe { bindings::vm_insert_page(self.0.get(), address, page.as_ptr()) })
     }
 
     /// Attaches `data` to the area: each copy of the area takes a reference, and each area that

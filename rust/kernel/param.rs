@@ -187,7 +187,9 @@ impl KernelParam {
 /// ```
 #[macro_export]
 macro_rules! module_param_int {
-    ($(#[$meta:meta])* $name:ident = $default:expr, $module:literal, $param:literal, $perm:expr;) => {
+    (
+        $(#[$meta:meta])* $name:ident = $default:expr, $module:literal, $param:literal, $perm:expr;
+    ) => {
         $(#[$meta])*
         #[allow(non_upper_case_globals)]
         static $name: $crate::param::IntParam = $crate::param::IntParam::new($default);

@@ -36,8 +36,8 @@ pub struct GrantedPage {
 impl GrantedPage {
     /// Allocates a zeroed page and grants `domid` access to it, read-only if `readonly`.
     pub fn new(domid: DomId, readonly: bool) -> Result<Self> {
-        let page = Page::alloc_page(flags::GFP_KERNEL | flags::__GFP_ZERO)
-            .map_err(|AllocError| ENOMEM)?;
+        let page =
+            Page::alloc_page(flags::GFP_KERNEL | flags::__GFP_ZERO).map_err(|AllocError| ENOMEM)?;
         // SAFETY: `page` is a valid page of this domain.
         let gfn = unsafe { bindings::xen_page_to_gfn(page.as_ptr()) };
         // SAFETY: Grants a frame this domain owns; the call takes a free reference itself.
