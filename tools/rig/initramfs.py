@@ -24,7 +24,6 @@ XEN_BINS = [
     "usr/lib/xen-4.17/bin/xen-init-dom0",
     "usr/lib/xen-4.17/bin/vchan-socket-proxy",
     "usr/lib/xen-4.17/bin/libxl-save-helper",
-    "usr/bin/xenstore",
 ]
 XENSTORE_CMDS = ["read", "write", "ls", "list", "rm", "exists", "watch", "chmod"]
 
@@ -104,44 +103,79 @@ class Image:
         tmp.rename(out)
 
 
-def build_programs(repo: Path, out: Path):
-    """Compiles the in-guest test programs (static, so both images can run them)."""
+def build_programs(repo: Path, work: Path, out: Path):
+    """Compiles the in-guest test programs: static ones, and the clients of
+    Xen's own libraries (libxengnttab, libxenevtchn, libxenvchan from the
+    Debian packages, linked against them as a distro program would be)."""
     out.mkdir(parents=True, exist_ok=True)
+    xen = work / "xen"
+    lib = xen / "usr/lib/x86_64-linux-gnu"
     for src in sorted((repo / "tools/tests/prog").glob("*.c")):
         exe = out / src.stem
         if exe.exists() and exe.stat().st_mtime >= src.stat().st_mtime:
             continue
         run(["gcc", "-O2", "-Wall", "-Werror", "-static", "-o", str(exe), str(src)])
+    for src in sorted((repo / "tools/tests/prog/libxen").glob("*.c")):
+        exe = out / "libxen" / src.stem
+        exe.parent.mkdir(exist_ok=True)
+        deps = [src] + list(src.parent.glob("*.h"))
+        if exe.exists() and all(exe.stat().st_mtime >= d.stat().st_mtime for d in deps):
+            continue
+        run(["gcc", "-O2", "-Wall", "-Werror", "-I", str(xen / "usr/include"),
+             "-I", str(repo / "tools/tests/prog"), "-o", str(exe), str(src),
+             "-L", str(lib), f"-Wl,-rpath-link,{lib}",
+             "-lxenvchan", "-lxengnttab", "-lxenevtchn", "-lxenstore"])
 
 
 def add_tests(img: Image, repo: Path, progs: Path):
     img.add_tree(repo / "tools/tests/guest", "/tests")
     for exe in progs.iterdir():
-        img.copy_file(exe, f"/tests/bin/{exe.name}", mode=0o755)
+        if exe.is_file():
+            img.copy_file(exe, f"/tests/bin/{exe.name}", mode=0o755)
+    for exe in (progs / "libxen").glob("*"):
+        img.add_binary(exe, f"/tests/bin/{exe.name}")
     img.add_tree(repo / "tools/qubes", "/tests/hooks")
     for p in (img.root / "tests").rglob("*"):
         if p.is_file() and (p.suffix == ".sh" or p.parent.name in ("bin",)):
             p.chmod(0o755)
 
 
-def build_domu(repo: Path, work: Path, progs: Path) -> Path:
-    img = Image(work / "initramfs/domu", work / "xen")
+def add_modules(img: Image, work: Path, variant: str):
+    """The variant's loadable modules (xen-gntalloc), as modules_install left them."""
+    src = work / f"modules-{variant}/lib/modules"
+    if src.exists():
+        # Not the build/ and source/ links back into the build tree.
+        shutil.copytree(src, img.root / "lib/modules", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("build", "source"))
+
+
+def build_domu(repo: Path, work: Path, variant: str, progs: Path) -> Path:
+    img = Image(work / f"initramfs/domu-{variant}", work / "xen")
     img.copy_file(repo / "tools/rig/domu-init", "/init", mode=0o755)
     # Xen's shutdown request runs /sbin/poweroff through orderly_poweroff().
     img.write("sbin/poweroff", "#!/bin/busybox sh\nexec /bin/busybox poweroff -f\n", 0o755)
+    # The xenstore clients and vchan-socket-proxy, for tests of user-space
+    # grant sharing from the domU.
+    add_xen_clients(img, work / "xen", ["usr/lib/xen-4.17/bin/vchan-socket-proxy"])
+    add_modules(img, work, variant)
     add_tests(img, repo, progs)
-    out = work / "initramfs/domu.cpio.gz"
+    out = work / f"initramfs/domu-{variant}.cpio.gz"
     img.pack(out)
     return out
+
+
+def add_xen_clients(img: Image, xen: Path, bins):
+    for b in bins + ["usr/bin/xenstore"]:
+        img.add_binary(xen / b, "/usr/sbin/" + Path(b).name)
+    for c in XENSTORE_CMDS:
+        os.symlink("xenstore", img.root / f"usr/sbin/xenstore-{c}")
 
 
 def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path):
     xen = work / "xen"
     img = Image(work / f"initramfs/dom0-{variant}", xen)
-    for b in XEN_BINS:
-        img.add_binary(xen / b, "/usr/sbin/" + Path(b).name)
-    for c in XENSTORE_CMDS:
-        os.symlink("xenstore", img.root / f"usr/sbin/xenstore-{c}")
+    add_xen_clients(img, xen, XEN_BINS)
+    add_modules(img, work, variant)
     img.copy_file(Path("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
                   "/lib/x86_64-linux-gnu/libgcc_s.so.1")
     # libxl-save-helper is looked up in its packaged place.
@@ -168,10 +202,10 @@ def main():
     ap.add_argument("--variant", action="append", default=[])
     args = ap.parse_args()
     progs = args.work / "initramfs/progs"
-    build_programs(args.repo, progs)
-    domu = build_domu(args.repo, args.work, progs)
+    build_programs(args.repo, args.work, progs)
     for v in args.variant or ["rust", "c"]:
         if (args.work / f"build-{v}/arch/x86/boot/bzImage").exists():
+            domu = build_domu(args.repo, args.work, v, progs)
             build_dom0(args.repo, args.work, v, progs, domu)
 
 

@@ -31,6 +31,7 @@ BOOTS = {
     "kunit": ("kunit.enable=1", "kunit", 900),
     "pv-devices": ("", "pv_devices", 900),
     "grant-cross": ("", "grant_cross", 900),
+    "gntalloc": ("", "gntalloc", 1500),
     "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "
                    "xen:dom0_mem=2048M,max:2048M", "grant_dom0", 1200),
 }

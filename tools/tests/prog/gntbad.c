@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gntbad: bad requests to /dev/xen/gntalloc, one line per case.
+ *
+ *   gntbad -l LIMIT [-d DOMID] [-x CASE]...
+ *
+ * LIMIT must be what /sys/module/xen_gntalloc/parameters/limit holds (the
+ * caller sets it; small, 64 say). Each case prints
+ *
+ *   case NAME rc ERRNO-NAME|0
+ *
+ * with what the kernel answered, so the caller compares it with what
+ * gntalloc.c answers. -x skips a case (its line says "skipped"). Between the
+ * cases and at the end the program proves that nothing leaked and nothing
+ * changed: LIMIT pages can still be shared at once and one more cannot
+ * ("check NAME ok" or "check NAME bad ..."). Pages are shared with DOMID
+ * (default 0: dom0 itself), nobody maps them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xen/gntalloc.h>
+
+#define PAGE 4096
+
+static unsigned int limit;
+static unsigned int domid;
+static const char *skip[16];
+static int nskip;
+
+static const char *errname(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "E?";
+}
+
+static void report(const char *name, int rc)
+{
+	if (rc < 0)
+		printf("case %s rc %s\n", name, errname(errno));
+	else
+		printf("case %s rc 0\n", name);
+	fflush(stdout);
+}
+
+static int skipped(const char *name)
+{
+	for (int i = 0; i < nskip; i++) {
+		if (!strcmp(skip[i], name)) {
+			printf("case %s skipped\n", name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int dev(void)
+{
+	int fd = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		perror("open /dev/xen/gntalloc");
+		exit(1);
+	}
+	return fd;
+}
+
+/* Allocates COUNT pages; returns the ioctl's result, the index in *index. */
+static int alloc(int fd, uint32_t count, uint64_t *index)
+{
+	/* Room for what a successful call writes; larger counts must fail. */
+	size_t refs = count == 0 ? 1 : count > 65536 ? 65536 : count;
+	struct ioctl_gntalloc_alloc_gref *op;
+	int rc;
+
+	op = calloc(1, sizeof(*op) + refs * sizeof(uint32_t));
+	if (!op) {
+		perror("calloc");
+		exit(1);
+	}
+	op->domid = domid;
+	op->flags = GNTALLOC_FLAG_WRITABLE;
+	op->count = count;
+	rc = ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, op);
+	if (index)
+		*index = op->index;
+	free(op);
+	return rc;
+}
+
+static int dealloc(int fd, uint64_t index, uint32_t count)
+{
+	struct ioctl_gntalloc_dealloc_gref op = { .index = index, .count = count };
+
+	return ioctl(fd, IOCTL_GNTALLOC_DEALLOC_GREF, &op);
+}
+
+static int notify(int fd, uint64_t index, uint32_t action, uint32_t port)
+{
+	struct ioctl_gntalloc_unmap_notify op = {
+		.index = index, .action = action, .event_channel_port = port,
+	};
+
+	return ioctl(fd, IOCTL_GNTALLOC_SET_UNMAP_NOTIFY, &op);
+}
+
+/* LIMIT pages can be shared at once, LIMIT + 1 cannot: the count is back. */
+static void check(const char *name)
+{
+	int fd = dev(), a, b, c;
+	uint64_t idx;
+
+	a = alloc(fd, limit, &idx);
+	b = alloc(fd, 1, NULL);
+	c = errno;
+	if (a == 0 && b < 0 && c == ENOSPC)
+		printf("check %s ok\n", name);
+	else
+		printf("check %s bad all=%d one-more=%d(%s)\n", name, a, b,
+		       b < 0 ? errname(c) : "ok");
+	close(fd);
+	fflush(stdout);
+}
+
+/* Prints the VmFlags smaps shows for the mapping at P: "vmflags rd wr ...". */
+static void vmflags(void *p)
+{
+	char want[32], line[512];
+	int found = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want)))
+			found = 1;
+		else if (found && !strncmp(line, "VmFlags:", 8)) {
+			printf("vmflags%s", line + 8);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t idx, idx2;
+	void *p;
+	int fd, o;
+
+	while ((o = getopt(argc, argv, "l:d:x:")) != -1) {
+		switch (o) {
+		case 'l':
+			limit = strtoul(optarg, NULL, 0);
+			break;
+		case 'd':
+			domid = strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			if (nskip < 16)
+				skip[nskip++] = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: gntbad -l LIMIT [-d DOMID] [-x CASE]...\n");
+			return 2;
+		}
+	}
+	if (!limit) {
+		fprintf(stderr, "gntbad: -l LIMIT is needed\n");
+		return 2;
+	}
+	check("start");
+
+	fd = dev();
+	/* Allocation. */
+	report("alloc-count-0", alloc(fd, 0, &idx));
+	report("alloc-over-limit", alloc(fd, limit + 1, NULL));
+	if (!skipped("alloc-huge"))
+		report("alloc-huge", alloc(fd, 0xffffffffu, NULL));
+	report("alloc-bad-pointer", ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, (void *)16));
+	report("unknown-ioctl", ioctl(fd, _IOC(_IOC_NONE, 'G', 9, 8), NULL));
+	close(fd);
+	check("after-alloc");
+
+	/* Two pages at idx, one more at idx2 = idx + 2 pages. */
+	fd = dev();
+	if (alloc(fd, 2, &idx) || alloc(fd, 1, &idx2)) {
+		perror("alloc");
+		return 1;
+	}
+	printf("index first %llu second %llu\n", (unsigned long long)idx,
+	       (unsigned long long)idx2);
+	report("dealloc-unknown-index", dealloc(fd, idx2 + 64 * PAGE, 1));
+	report("dealloc-unaligned-index", dealloc(fd, idx + 1, 1));
+	report("dealloc-count-0", dealloc(fd, idx, 0));
+	report("dealloc-past-the-end", dealloc(fd, idx2, 2));
+
+	/* Unmap notifications. */
+	report("notify-unknown-index", notify(fd, idx2 + 64 * PAGE, 1, 0));
+	report("notify-offset-past-allocation", notify(fd, idx2 + PAGE, 1, 0));
+	report("notify-unaligned-offset", notify(fd, idx + 4095, 1, 0));
+	report("notify-bad-action", notify(fd, idx, 4, 0));
+	report("notify-bad-port", notify(fd, idx, 2, 0xfffff));
+	report("notify-clear-and-none", notify(fd, idx, 0, 0));
+
+	/* mmap. */
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, idx);
+	report("mmap-private", p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, idx);
+	report("mmap-past-allocation", p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4 * PAGE);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, idx2 + 8 * PAGE);
+	report("mmap-unknown-offset", p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, idx);
+	report("mmap-shared", p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED) {
+		void *q = mremap(p, 2 * PAGE, 3 * PAGE, 0);
+
+		report("mremap-grow", q == MAP_FAILED ? -1 : 0);
+		vmflags(p);
+		memset(p, 0x5a, 2 * PAGE);
+		munmap(p, 2 * PAGE);
+	}
+	report("dealloc-good", dealloc(fd, idx, 2));
+	report("dealloc-again", dealloc(fd, idx, 2));
+	close(fd);
+	check("end");
+	return 0;
+}
