@@ -32,6 +32,8 @@ BOOTS = {
     "pv-devices": ("", "pv_devices", 900),
     "grant-cross": ("", "grant_cross", 900),
     "gntalloc": ("", "gntalloc", 1500),
+    "gntalloc-xen": ("", "gntalloc_xen", 1200),
+    "fpcheck": ("xen:spec-ctrl=eager-fpu=1", "fpcheck", 600),
     "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "
                    "xen:dom0_mem=2048M,max:2048M", "grant_dom0", 1200),
 }
@@ -50,6 +52,7 @@ BENCHES = {
     "grant": [(f"grant_table.free_per_iteration={n} xenrig.reps=2 "
                "xen:gnttab_max_frames=512 xen:dom0_mem=2048M,max:4096M", "bench_grant")
               for n in (10, 10000, 0)],
+    "gntalloc": [("xenrig.reps=3", "bench_gntalloc")],
 }
 
 XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M "
@@ -216,7 +219,7 @@ def run_bench(args, variants):
         ns = ",".join(str(len(samples[key].get(v, []))) for v in variants)
         lines.append(line + f"   (n={ns})")
     print("\n".join(lines))
-    print("# -MBps: higher is better; -s: lower is better (guest time).")
+    print("# -MBps, -per-s: higher is better; -s, -ms, -us: lower is better (guest time).")
     (args.work / "bench-results.txt").write_text("\n".join(lines) + "\n")
     return 1 if failures else 0
 

@@ -15,6 +15,10 @@
  * stream ends. Prints one line:
  *
  *   vchanpeer sent S received R match ok|bad@OFFSET [killed@K] MS ms
+ *
+ * After a mismatch a second line shows what arrived against what was sent
+ * from that offset on, and whether the rest is the stream shifted (bytes
+ * lost or repeated on the way) or overwritten.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -68,8 +72,92 @@ static double now_ms(void)
 	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
+#define PROBE 64
+#define HIST 65536
+
+/* The last HIST bytes of each stream, to tell where stray bytes came from. */
+static unsigned char hist[2][HIST];
+static long long hist_n[2];
+
+static unsigned char next_logged(struct stream *st, int which)
+{
+	unsigned char b = next_byte(st);
+
+	hist[which][hist_n[which]++ % HIST] = b;
+	return b;
+}
+
+/* Where in the last HIST bytes of stream WHICH the N bytes P appear. */
+static long long hist_find(int which, const unsigned char *p, int n)
+{
+	long long end = hist_n[which], start = end > HIST ? end - HIST : 0;
+
+	for (long long i = end - n; i >= start; i--) {
+		int j = 0;
+
+		while (j < n && hist[which][(i + j) % HIST] == p[j])
+			j++;
+		if (j == n)
+			return i;
+	}
+	return -1;
+}
+
+/* What arrived from the first bad byte on, against the stream. */
+struct probe {
+	unsigned char want[2 * PROBE], got[PROBE];
+	int n;
+	long long here, sent;	/* where got[0..7] appear in each stream */
+};
+
+static void probe_start(struct probe *p, struct stream st)
+{
+	for (int i = 0; i < 2 * PROBE; i++)
+		p->want[i] = next_byte(&st);
+}
+
+static void probe_report(const struct probe *p, long long bad_at)
+{
+	int shift = 0, found = 0, nbad = 0, last = -1;
+
+	for (int k = -PROBE / 2; k <= PROBE / 2 && !found; k++) {
+		int ok = 1;
+
+		for (int j = PROBE / 2; j < p->n && ok; j++)
+			if (j + k >= 0 && p->got[j] != p->want[j + k])
+				ok = 0;
+		if (ok) {
+			shift = k;
+			found = 1;
+		}
+	}
+	printf("vchanpeer probe got ");
+	for (int i = 0; i < 16 && i < p->n; i++)
+		printf("%02x", p->got[i]);
+	printf(" want ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x", p->want[i]);
+	for (int i = 0; i < p->n; i++)
+		if (p->got[i] != p->want[i]) {
+			nbad++;
+			last = i;
+		}
+	printf(" differ %d last +%d", nbad, last);
+	if (p->here >= 0)
+		printf(" (this stream at %+lld)", p->here - bad_at);
+	if (p->sent >= 0)
+		printf(" (sent stream at byte %lld)", p->sent);
+	if (!found)
+		printf(" overwritten\n");
+	else if (shift)
+		printf(" shifted %+d (%s)\n", shift, shift > 0 ? "bytes lost" : "bytes repeated");
+	else
+		printf(" same stream after %d bytes\n", PROBE / 2);
+}
+
 int main(int argc, char **argv)
 {
+	struct probe pr = { .n = -1, .here = -1, .sent = -1 };
 	long long n = 0, kill_at = -1, sent = 0, got = 0, bad_at = -1, killed = -1;
 	struct stream tx = { 1 }, rx = { 2 };
 	const char *pidfile = NULL;
@@ -142,7 +230,7 @@ int main(int argc, char **argv)
 			if (out_off == out_len && sent < n) {
 				out_len = n - sent < (long long)sizeof(out) ? n - sent : sizeof(out);
 				for (int i = 0; i < out_len; i++)
-					out[i] = next_byte(&tx);
+					out[i] = next_logged(&tx, 0);
 				out_off = 0;
 				sent += out_len;
 			} else if (out_off == out_len && got >= n && !ack_sent) {
@@ -169,8 +257,20 @@ int main(int argc, char **argv)
 					acked = 1;
 					continue;
 				}
-				if (in[i] != next_byte(&rx) && bad_at < 0)
+				struct stream before = rx;
+
+				if (in[i] != next_logged(&rx, 1) && bad_at < 0) {
 					bad_at = got;
+					probe_start(&pr, before);
+					pr.n = 0;
+				}
+				if (pr.n >= 0 && pr.n < PROBE) {
+					pr.got[pr.n++] = in[i];
+					if (pr.n == 8) {
+						pr.here = hist_find(1, pr.got, 8);
+						pr.sent = hist_find(0, pr.got, 8);
+					}
+				}
 				got++;
 			}
 			if (kill_at >= 0 && killed < 0 && got >= kill_at && pidfile) {
@@ -195,6 +295,8 @@ int main(int argc, char **argv)
 	if (killed >= 0)
 		printf(" killed@%lld", killed);
 	printf(" %.0f ms\n", now_ms() - t0);
+	if (pr.n > 0)
+		probe_report(&pr, bad_at);
 	close(fd);
 	return 0;
 }

@@ -14,6 +14,7 @@ xgshr -n 16 -t 300
 
 me=$(xenstore-read domid)
 path=/local/domain/$me/data/vchan
+rm -f /tmp/v.sock
 vchanpeer listen /tmp/v.sock -n 64M -s 11 -r 22 > /tmp/vp1.out 2>&1 &
 vp=$!
 while [ ! -S /tmp/v.sock ]; do sleep 0.1; done
@@ -26,6 +27,8 @@ echo "XENRIG-VCHAN transfer1 $(cat /tmp/vp1.out)"
 
 pend0=$(stat_of pending) def0=$(stat_of deferred) rec0=$(stat_of reclaimed)
 free0=$(freemem)
+# The first peer's socket file is still there: wait for the new one.
+rm -f /tmp/v.sock
 vchanpeer listen /tmp/v.sock -n 256M -s 33 -r 44 -K 8M -k /tmp/proxy.pid \
 	> /tmp/vp2.out 2>&1 &
 vp=$!

@@ -8,7 +8,8 @@
 #   nothing leaks or changes (the whole limit can still be shared);
 # - 100,000 random operations from 4 processes: every answer as gntalloc.c
 #   gives it, no oops or warning, the count back at zero, no grant left;
-# - real clients in a domU (gntalloc_xen.sh): libxengnttab, libxenvchan.
+# Real clients in a domU (libxengnttab, libxenvchan) are the gntalloc-xen
+# boot (gntalloc_xen.sh).
 # Both domains run the same variant; the expected answers are gntalloc.c's,
 # so the c variant checks the table itself.
 
@@ -98,6 +99,17 @@ esac
 expect gntalloc-bad-requests-change-nothing \
 	"$(grep -c '^check .* ok$' /tmp/gntbad.out) $(grep -c '^check ' /tmp/gntbad.out)" "3 3"
 
+# One mapping across two allocations with another file's allocation made
+# between them: each file keeps its own pages. gntalloc.c's vma close walks
+# the driver-wide list instead of the file's and drops another file's page
+# (a use after free), so the c variant runs it last, for the record only.
+if [ "$(cat /etc/xenrig-variant)" = rust ]; then
+	gntspan -l 64 > /tmp/gntspan.out 2>&1
+	sed 's/^/gntalloc: /' /tmp/gntspan.out
+	expect gntalloc-mapping-across-allocations-keeps-files-apart \
+		"$(tail -1 /tmp/gntspan.out)" "gntspan ok"
+fi
+
 # ---- 3. random operations
 # gntalloc.c does not survive this sequence: within seconds one process
 # spins in find_grefs() over a corrupted file list (RCU stall, soft
@@ -105,19 +117,22 @@ expect gntalloc-bad-requests-change-nothing \
 if [ "$(cat /etc/xenrig-variant)" = c ]; then
 	echo "gntalloc: random operations skipped: gntalloc.c locks up in find_grefs()"
 else
-echo 256 > $L
-t0=$(date +%s)
-gntrand -l 256 -p 4 -n 100000 -s "$(date +%s)" > /tmp/gntrand.out 2>&1
-sed 's/^/gntalloc: /' /tmp/gntrand.out | tail -22
-echo "gntalloc: random operations took $(($(date +%s) - t0)) s"
-expect gntalloc-random-100k-ops "$(sed -n 's/^gntrand ops \([0-9]*\) unexpected \([0-9]*\) .*/\1 \2/p' \
-	/tmp/gntrand.out)" "100000 0"
-expect gntalloc-random-count-back-to-zero "$(sed -n 's/.* check //p' /tmp/gntrand.out)" ok
-echo 1024 > $L
+	echo 256 > $L
+	t0=$(date +%s)
+	gntrand -l 256 -p 4 -n 100000 -s "$(date +%s)" > /tmp/gntrand.out 2>&1
+	sed 's/^/gntalloc: /' /tmp/gntrand.out | tail -22
+	echo "gntalloc: random operations took $(($(date +%s) - t0)) s"
+	expect gntalloc-random-100k-ops "$(sed -n 's/^gntrand ops \([0-9]*\) unexpected \([0-9]*\) .*/\1 \2/p' \
+		/tmp/gntrand.out)" "100000 0"
+	expect gntalloc-random-count-back-to-zero "$(sed -n 's/.* check //p' /tmp/gntrand.out)" ok
+	echo 1024 > $L
 fi
 if [ -n "$entries0" ]; then
 	expect gntalloc-no-grant-left "$(used_entries) $(cat $S/pending)" "$entries0 0"
 fi
-
-# ---- 4. real clients in a domU
-. /tests/suites/gntalloc_xen.sh
+if [ "$(cat /etc/xenrig-variant)" = c ]; then
+	echo 64 > $L
+	gntspan -l 64 2>&1 | sed 's/^/gntalloc: gntalloc.c: /'
+	echo 1024 > $L
+fi
+. /tests/suites/gntalloc_xen.sh # TEMP

@@ -1,0 +1,3 @@
+# TEMP
+fpcheck -p 2 -t 60
+echo "XENRIG-FP done"
