@@ -3,14 +3,17 @@
  * vchanpeer: one end of a byte stream through vchan-socket-proxy.
  *
  *   vchanpeer listen|connect SOCKET -n BYTES -s SEND_SEED -r RECV_SEED
- *             [-K BYTES -k PIDFILE]
+ *             [-K BYTES -k PIDFILE] [-w]
  *
  * Listens on (and accepts one connection) or connects to the UNIX socket
  * SOCKET, then at the same time sends BYTES bytes of the stream SEND_SEED
  * and receives BYTES bytes, checking every one against the stream
  * RECV_SEED. Once all has arrived it sends one more byte and waits for the
  * other end's extra byte (or end of stream), so neither end closes while its
- * data is still on the way. With -K, after receiving that many bytes it
+ * data is still on the way. With -w it then waits for the other end to close
+ * first (vchan-socket-proxy's server takes the end of its socket for the end
+ * of the session and reconnects at once, while the client still holds the
+ * vchan). listen gives up after 120 s without a connection. With -K, after receiving that many bytes it
  * sends SIGKILL to the process whose id PIDFILE holds and reads on until the
  * stream ends. Prints one line:
  *
@@ -163,7 +166,7 @@ int main(int argc, char **argv)
 	const char *pidfile = NULL;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	unsigned char out[65536], in[65536];
-	int o, fd, acked = 0, ack_sent = 0, eof = 0;
+	int o, fd, acked = 0, ack_sent = 0, eof = 0, wait_close = 0;
 	int out_len = 0, out_off = 0;
 	double t0;
 
@@ -172,7 +175,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	optind = 3;
-	while ((o = getopt(argc, argv, "n:s:r:K:k:")) != -1) {
+	while ((o = getopt(argc, argv, "n:s:r:K:k:w")) != -1) {
 		switch (o) {
 		case 'n':
 			n = parse_size(optarg);
@@ -186,6 +189,9 @@ int main(int argc, char **argv)
 		case 'K':
 			kill_at = parse_size(optarg);
 			break;
+		case 'w':
+			wait_close = 1;
+			break;
 		case 'k':
 			pidfile = optarg;
 			break;
@@ -196,11 +202,16 @@ int main(int argc, char **argv)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[2]);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (!strcmp(argv[1], "listen")) {
+		struct pollfd lp = { .fd = fd, .events = POLLIN };
 		int l = fd;
 
 		unlink(sa.sun_path);
 		if (bind(l, (void *)&sa, sizeof(sa)) || listen(l, 1)) {
 			perror("vchanpeer: listen");
+			return 1;
+		}
+		if (poll(&lp, 1, 120000) <= 0) {
+			fprintf(stderr, "vchanpeer: nobody connected\n");
 			return 1;
 		}
 		fd = accept(l, NULL, NULL);
@@ -216,7 +227,7 @@ int main(int argc, char **argv)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
 	t0 = now_ms();
-	while (!eof && !(got >= n && acked && ack_sent)) {
+	while (!eof && !(got >= n && acked && ack_sent && !wait_close)) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 

@@ -15,7 +15,7 @@ xgshr -n 16 -t 300
 me=$(xenstore-read domid)
 path=/local/domain/$me/data/vchan
 rm -f /tmp/v.sock
-vchanpeer listen /tmp/v.sock -n 64M -s 11 -r 22 > /tmp/vp1.out 2>&1 &
+vchanpeer listen /tmp/v.sock -n 64M -s 11 -r 22 -w > /tmp/vp1.out 2>&1 &
 vp=$!
 while [ ! -S /tmp/v.sock ]; do sleep 0.1; done
 vchan-socket-proxy -m server 0 $path /tmp/v.sock > /tmp/proxy.log 2>&1 &

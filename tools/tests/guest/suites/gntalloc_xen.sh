@@ -10,6 +10,7 @@
 # - libxenvchan through Xen's vchan-socket-proxy: server in the domU
 #   (gntalloc), client in dom0 (gntdev), 64 MiB each way, every byte
 #   checked;
+# - the rig keeps each process's vector registers meanwhile (fpcheck);
 # - the domU's server is killed with SIGKILL in the middle of a transfer:
 #   dom0's side ends, every grant is reclaimed in the domU, no memory lost.
 
@@ -64,7 +65,16 @@ vchan-socket-proxy "$D" "$path" /tmp/vc.sock > /tmp/vproxy.log 2>&1 &
 CP=$!
 wait_until 20 test -S /tmp/vc.sock
 t0=$(date +%s)
+# The rig itself must keep each context's vector registers while the two
+# domains share the CPUs (glibc's memcpy moves the vchan data through them).
+fpcheck -p 2 -t 20 > /tmp/fpcheck.out 2>&1 &
 vchanpeer connect /tmp/vc.sock -n 64M -s 22 -r 11 > /tmp/vp1.out 2>&1
+wait $!
+sed 's/^/gntalloc: /' /tmp/fpcheck.out
+case "$(tail -1 /tmp/fpcheck.out)" in
+"fpcheck checks "[1-9]*" bad 0") pass rig-vector-registers-survive-domain-switches ;;
+*) fail rig-vector-registers-survive-domain-switches "$(tail -1 /tmp/fpcheck.out)" ;;
+esac
 echo "gntalloc: vchan dom0: $(cat /tmp/vp1.out) ($(($(date +%s) - t0)) s)"
 want="sent 67108864 received 67108864 match ok"
 expect vchan-64MiB-each-way-dom0-side "$(cut -d" " -f2-7 /tmp/vp1.out)" "$want"
