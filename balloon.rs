@@ -25,8 +25,8 @@ use kernel::{
     xen::{
         self,
         balloon::{
-            self as platform, reservation, AllocMode, BalloonPage, BalloonStats, Frame, PageList,
-            PagesIn, PagesOut, Stat,
+            self as platform, reservation, AllocMode, BalloonPage, BalloonStats, Frame, PageBatch,
+            PageList, PagesIn, PagesOut, Stat,
         },
         xenbus,
     },
@@ -39,7 +39,7 @@ const __LOG_PREFIX: &[u8] = b"xen:balloon\0";
 /// `RETRY_UNLIMITED` of `include/xen/balloon.h`.
 const RETRY_UNLIMITED: u64 = 0;
 /// Frames per hypercall: the frame list fits in a page, as in C.
-const BATCH: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Frame>();
+const BATCH: usize = platform::BATCH;
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
 const HZ: u64 = kernel::bindings::HZ as u64;
 
@@ -83,6 +83,8 @@ struct Inner {
     /// Ballooned pages; low memory first, so it is repopulated first.
     pages: PageList,
     frames: KBox<[Frame; BATCH]>,
+    /// The pages of the batch in flight, for the calls C makes once per batch.
+    batch: KBox<PageBatch>,
     /// Bumped by every target write, so that writing the same target again after the thread
     /// gave up (`Canceled`) makes it try again.
     target_writes: u64,
@@ -120,13 +122,17 @@ fn is_inflated() -> bool {
 
 impl Inner {
     /// Adds a page to the balloon (C's `balloon_append`).
-    fn append(&mut self, mut page: BalloonPage) {
+    fn append(&mut self, page: BalloonPage) {
+        Self::append_to(&mut self.pages, page);
+    }
+
+    fn append_to(pages: &mut PageList, mut page: BalloonPage) {
         page.set_offline();
         if page.is_highmem() {
-            self.pages.push_back(page);
+            pages.push_back(page);
             set_stat(Stat::BalloonHigh, stat(Stat::BalloonHigh) + 1);
         } else {
-            self.pages.push_front(page);
+            pages.push_front(page);
             set_stat(Stat::BalloonLow, stat(Stat::BalloonLow) + 1);
         }
     }
@@ -178,14 +184,21 @@ impl Inner {
             Ok(done) if done > 0 => done.min(n),
             _ => return State::Again,
         };
-        for i in 0..done {
-            // The first `done` pages are the ones whose frames were passed.
-            let Some(mut page) = self.retrieve(false) else {
+        // The first `done` pages are the ones whose frames were passed.
+        while self.batch.len() < done {
+            let Some(page) = self.retrieve(false) else {
                 break;
             };
-            page.map(self.frames[i]);
-            page.release();
+            if let Err(page) = self.batch.push(page) {
+                // Cannot happen (`done <= BATCH`); keep the page in the balloon.
+                self.append(page);
+                break;
+            }
         }
+        let done = self.batch.len();
+        // `frames` holds at least `done` entries: the mapping cannot fail.
+        let _ = self.batch.map_all(&mut self.frames[..done]);
+        self.batch.drain(|page| page.release());
         set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) + done as u64);
         COUNTERS.in_.fetch_add(done as u64, Ordering::Relaxed);
         State::Done
@@ -194,35 +207,34 @@ impl Inner {
     /// Allocates up to `nr_pages` pages and hands their frames to Xen.
     fn decrease_reservation(&mut self, nr_pages: u64, mode: AllocMode) -> State {
         let mut state = State::Done;
-        let mut taken = PageList::new();
         let want = (nr_pages as usize).min(BATCH);
-        let mut n = 0;
-        let scrub_cleared_by_free = platform::init_on_free();
-        while n < want {
+        // With init_on_free the allocator cleared the page when it was freed: it is already
+        // zero, scrubbing it again would clear it twice. The switch is read once per batch.
+        let scrub = !platform::init_on_free() && kernel::xen::scrub_enabled();
+        while self.batch.len() < want {
             let Some(mut page) = BalloonPage::alloc(mode) else {
                 state = State::Again;
                 break;
             };
-            // With init_on_free the allocator cleared the page when it was freed: it is
-            // already zero, scrubbing it again would clear it twice.
-            if !scrub_cleared_by_free {
+            if scrub {
                 page.scrub();
             }
-            taken.push_back(page);
-            n += 1;
+            if let Err(page) = self.batch.push(page) {
+                // Cannot happen (`want <= BATCH`); the page goes back.
+                page.release();
+                break;
+            }
         }
+        let n = self.batch.len();
         let skipped = if mode.skips_zeroing() { n as u64 } else { 0 };
         // Unused kmaps must go before the P2M changes (kmap_flush_unused() reads PTEs).
         if n > 0 {
             platform::flush_kmaps();
         }
-        let mut i = 0;
-        while let Some(mut page) = taken.pop_front() {
-            self.frames[i] = page.gfn();
-            i += 1;
-            page.unmap();
-            self.append(page);
-        }
+        self.batch.gfns(&mut self.frames[..n]);
+        self.batch.unmap_all();
+        let pages = &mut self.pages;
+        self.batch.drain(|page| Self::append_to(pages, page));
         if n > 0 {
             platform::flush_tlbs();
         }
@@ -508,12 +520,14 @@ fn balloon_init() -> Result {
     set_stat(Stat::MaxRetryCount, 4);
 
     let frames = KBox::new([0; BATCH], GFP_KERNEL)?;
+    let batch = PageBatch::new(GFP_KERNEL)?;
     let b = BALLOON.init(
         try_pin_init!(Balloon {
             inner <- new_mutex!(Inner {
                 state: State::Done,
                 pages: PageList::new(),
                 frames,
+                batch,
                 target_writes: 0,
             }),
             kick <- new_condvar!(),

@@ -177,22 +177,6 @@ impl BalloonPage {
         unsafe { bindings::__folio_clear_offline(bindings::page_folio(self.page.as_ptr())) };
     }
 
-    /// Removes the kernel mapping and the P2M entry of a page about to leave (PV guests only).
-    pub fn unmap(&mut self) {
-        let mut page = self.page.as_ptr();
-        // SAFETY: One valid page that is ours; nobody uses its mapping.
-        unsafe { bindings::xenmem_reservation_va_mapping_reset(1, &mut page) };
-    }
-
-    /// Maps the page again to the machine frame `frame` the hypervisor populated it with (PV
-    /// guests only).
-    pub fn map(&mut self, frame: Frame) {
-        let mut page = self.page.as_ptr();
-        let mut frame = frame;
-        // SAFETY: One valid page that is ours, backed by `frame` since the populate hypercall.
-        unsafe { bindings::xenmem_reservation_va_mapping_update(1, &mut page, &mut frame) };
-    }
-
     /// Allocates the P2M entry of the page (PV guests), so it can be used for grant mappings.
     pub fn alloc_p2m_entry(&self) -> Result {
         if crate::xen::auto_translated() {
@@ -221,6 +205,113 @@ impl BalloonPage {
             .cast::<u8>()
             .wrapping_add(bindings::PAGE_LRU_OFFSET)
             .cast()
+    }
+}
+
+/// The most pages a [`PageBatch`] holds: one page of frame numbers, the balloon's batch.
+pub const BATCH: usize = crate::page::PAGE_SIZE / core::mem::size_of::<Frame>();
+
+/// Up to [`BATCH`] balloon pages in an array, for the operations C does on an array of pages
+/// at once (`struct page *pages[]`): one call per batch instead of one per page.
+///
+/// # Invariants
+///
+/// `pages[..len]` are pages owned by the batch, each satisfying [`BalloonPage`]'s invariant.
+pub struct PageBatch {
+    pages: [*mut bindings::page; BATCH],
+    len: usize,
+}
+
+// SAFETY: The batch owns its pages, which can move between threads.
+unsafe impl Send for PageBatch {}
+
+impl PageBatch {
+    /// An empty batch, on the heap (it is a page in size).
+    pub fn new(flags: crate::alloc::Flags) -> Result<crate::alloc::KBox<Self>> {
+        // INVARIANT: Empty.
+        Ok(crate::alloc::KBox::new(
+            Self {
+                pages: [ptr::null_mut(); BATCH],
+                len: 0,
+            },
+            flags,
+        )?)
+    }
+
+    /// The number of pages in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a page at the end; gives it back when the batch is full.
+    pub fn push(&mut self, page: BalloonPage) -> core::result::Result<(), BalloonPage> {
+        if self.len == BATCH {
+            return Err(page);
+        }
+        // INVARIANT: The page's ownership moves into the batch.
+        self.pages[self.len] = page.into_raw();
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Writes the [`BalloonPage::gfn`] of each page to `out`, in order; returns how many.
+    pub fn gfns(&self, out: &mut [Frame]) -> usize {
+        let n = self.len.min(out.len());
+        for (o, page) in out.iter_mut().zip(&self.pages[..n]) {
+            // SAFETY: An owned, valid page (type invariant).
+            *o = unsafe { bindings::xen_page_to_gfn(*page) } as Frame;
+        }
+        n
+    }
+
+    /// Removes the kernel mappings and the P2M entries of pages about to leave (PV guests
+    /// only), in one call.
+    pub fn unmap_all(&mut self) {
+        // SAFETY: `pages[..len]` are valid pages that are ours; nobody uses their mappings.
+        unsafe {
+            bindings::xenmem_reservation_va_mapping_reset(self.len as _, self.pages.as_mut_ptr())
+        };
+    }
+
+    /// Maps the pages again, page `i` to the machine frame `frames[i]` the hypervisor populated
+    /// it with (PV guests only), in one call.
+    pub fn map_all(&mut self, frames: &mut [Frame]) -> Result {
+        if frames.len() < self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `pages[..len]` are valid pages that are ours, backed by the first `len`
+        // frames of `frames` since the populate hypercall.
+        unsafe {
+            bindings::xenmem_reservation_va_mapping_update(
+                self.len as _,
+                self.pages.as_mut_ptr(),
+                frames.as_mut_ptr(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Empties the batch, handing each page to `f` in order.
+    pub fn drain(&mut self, mut f: impl FnMut(BalloonPage)) {
+        let n = core::mem::take(&mut self.len);
+        for page in &self.pages[..n] {
+            // SAFETY: An owned page (type invariant); the length no longer includes it.
+            if let Some(page) = unsafe { BalloonPage::from_raw(*page) } {
+                f(page);
+            }
+        }
+    }
+}
+
+impl Drop for PageBatch {
+    fn drop(&mut self) {
+        // As for `PageList`: pages cannot go anywhere safe from here (leaking is safe).
+        self.len = 0;
     }
 }
 
