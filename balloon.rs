@@ -41,7 +41,7 @@ const RETRY_UNLIMITED: u64 = 0;
 /// Frames per hypercall: the frame list fits in a page, as in C.
 const BATCH: usize = platform::BATCH;
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
-const HZ: u64 = kernel::bindings::HZ as u64;
+const HZ: u64 = kernel::time::HZ as u64;
 
 /// `max_mem_size` as the early Xen setup saved it (`include/xen/xen.h`).
 #[cfg(CONFIG_MEMORY_HOTPLUG)]
@@ -196,8 +196,25 @@ impl Inner {
             }
         }
         let done = self.batch.len();
-        // `frames` holds at least `done` entries: the mapping cannot fail.
-        let _ = self.batch.map_all(&mut self.frames[..done]);
+        if let Err(e) = self.batch.map_all(&self.frames[..done]) {
+            // The pages are as they were in the balloon: the frames go back to Xen.
+            pr_err!(
+                "increase_reservation: cannot map {} pages ({})\n",
+                done,
+                e.to_errno()
+            );
+            let back = reservation::decrease(&mut self.frames[..done]);
+            if back != Ok(done) {
+                pr_err!(
+                    "increase_reservation: Xen took back {:?} of {} frames\n",
+                    back,
+                    done
+                );
+            }
+            let pages = &mut self.pages;
+            self.batch.drain(|page| Self::append_to(pages, page));
+            return State::Again;
+        }
         self.batch.drain(|page| page.release());
         set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) + done as u64);
         COUNTERS.in_.fetch_add(done as u64, Ordering::Relaxed);
@@ -217,7 +234,7 @@ impl Inner {
                 break;
             };
             if scrub {
-                page.scrub();
+                page.clear();
             }
             if let Err(page) = self.batch.push(page) {
                 // Cannot happen (`want <= BATCH`); the page goes back.
@@ -226,13 +243,25 @@ impl Inner {
             }
         }
         let n = self.batch.len();
+        if scrub {
+            xen::count_scrubbed(n);
+        }
         let skipped = if mode.skips_zeroing() { n as u64 } else { 0 };
         // Unused kmaps must go before the P2M changes (kmap_flush_unused() reads PTEs).
         if n > 0 {
             platform::flush_kmaps();
         }
         self.batch.gfns(&mut self.frames[..n]);
-        self.batch.unmap_all();
+        if let Err(e) = self.batch.unmap_all() {
+            // Nothing changed: the pages, still mapped, go back to the allocator.
+            pr_err!(
+                "decrease_reservation: cannot unmap {} pages ({})\n",
+                n,
+                e.to_errno()
+            );
+            self.batch.drain(|page| page.release());
+            return State::Again;
+        }
         let pages = &mut self.pages;
         self.batch.drain(|page| Self::append_to(pages, page));
         if n > 0 {

@@ -14,7 +14,7 @@
 //! balloon driver, the grant table, the sysfs file) are unchanged: they name the switch as
 //! `extern bool xen_scrub_pages` and call `xenmem_reservation_scrub_page()`.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::page_ref::PageRef;
 
 kernel::core_param_bool! {
@@ -25,11 +25,10 @@ kernel::core_param_bool! {
     xen_scrub_pages = cfg!(CONFIG_XEN_SCRUB_PAGES_DEFAULT);
 }
 
-/// Clears `page` if scrubbing is on.
 /// Pages cleared since boot, read by the balloon's `stats/scrubbed` (C name
 /// `xenmem_scrubbed_pages`, an `unsigned long`).
 #[no_mangle]
-pub static xenmem_scrubbed_pages: AtomicU64 = AtomicU64::new(0);
+pub static xenmem_scrubbed_pages: AtomicUsize = AtomicUsize::new(0);
 
 /// Clears `page` if scrubbing is on.
 pub fn scrub_page(page: &mut PageRef<'_>) {

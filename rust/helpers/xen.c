@@ -82,11 +82,6 @@ bool rust_helper_folio_test_highmem(struct folio *folio)
 	return folio_test_highmem(folio);
 }
 
-bool rust_helper_folio_test_offline(struct folio *folio)
-{
-	return folio_test_offline(folio);
-}
-
 void rust_helper___folio_set_offline(struct folio *folio)
 {
 	__folio_set_offline(folio);
@@ -96,6 +91,36 @@ void rust_helper___folio_clear_offline(struct folio *folio)
 {
 	__folio_clear_offline(folio);
 }
+
+void *rust_helper_lowmem_page_address(const struct page *page)
+{
+	return lowmem_page_address(page);
+}
+
+#ifdef CONFIG_XEN_HAVE_PVMMU
+void rust_helper_MULTI_update_va_mapping(struct multicall_entry *mcl,
+					 unsigned long va, pte_t new_val,
+					 unsigned long flags)
+{
+	MULTI_update_va_mapping(mcl, va, new_val, flags);
+}
+
+int rust_helper_HYPERVISOR_multicall(void *call_list, uint32_t nr_calls)
+{
+	return HYPERVISOR_multicall(call_list, nr_calls);
+}
+
+unsigned long rust_helper___pfn_to_mfn(unsigned long pfn)
+{
+	return __pfn_to_mfn(pfn);
+}
+
+/* The kernel mapping of machine frame @mfn, as the direct map has it. */
+pte_t rust_helper_xen_kernel_pte(unsigned long mfn)
+{
+	return mfn_pte(mfn, PAGE_KERNEL);
+}
+#endif
 
 struct folio *rust_helper_page_folio(struct page *page)
 {

@@ -18,7 +18,6 @@
 use crate::{
     bindings,
     error::{code::*, to_result, Error, Result},
-    page_ref::PageRef,
 };
 use core::{
     cell::UnsafeCell,
@@ -65,7 +64,8 @@ impl AllocMode {
 /// # Invariants
 ///
 /// `page` is a valid `struct page` that is not in the page allocator and that nobody but this
-/// value uses; its `lru` field is free for [`PageList`].
+/// value uses; its `lru` field is free for [`PageList`]. It is a page on its own (order 0, not
+/// part of a compound page), so it is also its own folio.
 pub struct BalloonPage {
     page: NonNull<bindings::page>,
 }
@@ -127,11 +127,8 @@ impl BalloonPage {
 
     /// Whether this is a high-memory page.
     pub fn is_highmem(&self) -> bool {
-        #[cfg(CONFIG_HIGHMEM)]
         // SAFETY: The page is valid (type invariant).
-        return unsafe { bindings::folio_test_highmem(bindings::page_folio(self.page.as_ptr())) };
-        #[cfg(not(CONFIG_HIGHMEM))]
-        false
+        unsafe { page_is_highmem(self.page.as_ptr()) }
     }
 
     /// The page frame number.
@@ -152,29 +149,32 @@ impl BalloonPage {
         unsafe { bindings::xen_page_to_gfn(self.page.as_ptr()) as Frame }
     }
 
-    /// Clears the page if the `xen_scrub_pages` switch is on (`xenmem_reservation_scrub_page`).
-    pub fn scrub(&mut self) {
-        // SAFETY: The page is valid and exclusively ours for the borrow (type invariant).
-        if let Some(mut page) = unsafe { PageRef::from_raw(self.page.as_ptr()) } {
-            crate::xen::balloon::scrub(&mut page);
-        }
+    /// Fills the page with zeroes, for a balloon that scrubs pages itself: it reads the
+    /// `xen_scrub_pages` switch once per batch ([`crate::xen::scrub_enabled`]) and counts the
+    /// cleared pages once per batch ([`crate::xen::count_scrubbed`]).
+    pub fn clear(&mut self) {
+        // SAFETY: The page is valid and exclusively ours (type invariant): writing all of it
+        // races with nobody.
+        unsafe { bindings::clear_highpage(self.page.as_ptr()) };
     }
 
-    /// Marks the page as offline (`PageOffline`), as ballooned pages are.
+    /// The page as a folio: `page_folio()` without a call, since a balloon page is its own
+    /// folio (type invariant). The lists and the offline marks are the balloon's hot path.
+    fn folio(&self) -> *mut bindings::folio {
+        self.page.as_ptr().cast()
+    }
+
+    /// Marks the page as offline (`PageOffline`), as ballooned pages are; a page already marked
+    /// stays so.
     pub fn set_offline(&mut self) {
-        // SAFETY: The page is valid and ours (type invariant).
-        unsafe {
-            let folio = bindings::page_folio(self.page.as_ptr());
-            if !bindings::folio_test_offline(folio) {
-                bindings::__folio_set_offline(folio);
-            }
-        }
+        // SAFETY: The page is valid and ours, and its own folio (type invariant).
+        unsafe { bindings::__folio_set_offline(self.folio()) };
     }
 
     /// Clears the offline mark.
     pub fn clear_offline(&mut self) {
-        // SAFETY: The page is valid and ours (type invariant).
-        unsafe { bindings::__folio_clear_offline(bindings::page_folio(self.page.as_ptr())) };
+        // SAFETY: The page is valid and ours, and its own folio (type invariant).
+        unsafe { bindings::__folio_clear_offline(self.folio()) };
     }
 
     /// Allocates the P2M entry of the page (PV guests), so it can be used for grant mappings.
@@ -211,6 +211,15 @@ impl BalloonPage {
 /// The most pages a [`PageBatch`] holds: one page of frame numbers, the balloon's batch.
 pub const BATCH: usize = crate::page::PAGE_SIZE / core::mem::size_of::<Frame>();
 
+/// Mapping changes per `HYPERVISOR_multicall` when a PV guest unmaps or maps the pages of a
+/// [`PageBatch`]: one entry into the hypervisor per 64 pages instead of one per page.
+#[cfg(CONFIG_XEN_HAVE_PVMMU)]
+const MULTICALL_BATCH: usize = 64;
+
+/// `INVALID_P2M_ENTRY` (`arch/x86/include/asm/xen/page.h`): no frame behind a PFN.
+#[cfg(CONFIG_XEN_HAVE_PVMMU)]
+const INVALID_P2M_ENTRY: crate::ffi::c_ulong = !0;
+
 /// Up to [`BATCH`] balloon pages in an array, for the operations C does on an array of pages
 /// at once (`struct page *pages[]`): one call per batch instead of one per page.
 ///
@@ -220,22 +229,22 @@ pub const BATCH: usize = crate::page::PAGE_SIZE / core::mem::size_of::<Frame>();
 pub struct PageBatch {
     pages: [*mut bindings::page; BATCH],
     len: usize,
+    #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+    mc: [bindings::multicall_entry; MULTICALL_BATCH],
 }
 
 // SAFETY: The batch owns its pages, which can move between threads.
 unsafe impl Send for PageBatch {}
 
 impl PageBatch {
-    /// An empty batch, on the heap (it is a page in size).
+    /// An empty batch, on the heap (it is a few pages in size: it never lives on the stack).
     pub fn new(flags: crate::alloc::Flags) -> Result<crate::alloc::KBox<Self>> {
+        let batch =
+            crate::alloc::KBox::<Self>::new_uninit(flags | crate::alloc::flags::__GFP_ZERO)?;
+        // SAFETY: The memory is zeroed, and all zeroes is an empty batch: a length of 0, null
+        // page pointers and multicall entries, which are plain integers.
         // INVARIANT: Empty.
-        Ok(crate::alloc::KBox::new(
-            Self {
-                pages: [ptr::null_mut(); BATCH],
-                len: 0,
-            },
-            flags,
-        )?)
+        Ok(unsafe { batch.assume_init() })
     }
 
     /// The number of pages in the batch.
@@ -270,30 +279,129 @@ impl PageBatch {
     }
 
     /// Removes the kernel mappings and the P2M entries of pages about to leave (PV guests
-    /// only), in one call.
-    pub fn unmap_all(&mut self) {
-        // SAFETY: `pages[..len]` are valid pages that are ours; nobody uses their mappings.
-        unsafe {
-            bindings::xenmem_reservation_va_mapping_reset(self.len as _, self.pages.as_mut_ptr())
-        };
+    /// only; the TLBs still need a flush, see [`flush_tlbs`]).
+    ///
+    /// The mapping changes go to the hypervisor in multicalls. Should it refuse one (C's
+    /// `xenmem_reservation_va_mapping_reset()` stops the kernel then), the mappings already
+    /// removed are restored and the error is returned: nothing has changed.
+    pub fn unmap_all(&mut self) -> Result {
+        #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+        if !crate::xen::auto_translated() {
+            // The P2M still holds each page's machine frame, for the restore.
+            if let Err((e, done)) = self.set_mappings(self.len, |_, _| bindings::pte_t { pte: 0 }) {
+                // SAFETY: Any PFN is accepted (an unknown one gives `INVALID_P2M_ENTRY`).
+                let restore =
+                    |_, pfn| unsafe { bindings::xen_kernel_pte(bindings::__pfn_to_mfn(pfn)) };
+                if self.set_mappings(done, restore).is_err() {
+                    crate::pr_err!("xen: cannot restore the mappings of ballooned pages\n");
+                }
+                return Err(e);
+            }
+            for &page in &self.pages[..self.len] {
+                // SAFETY: An owned, valid page (type invariant), unmapped: only its P2M entry
+                // changes. Invalidating an entry allocates nothing and cannot fail.
+                unsafe {
+                    bindings::__set_phys_to_machine(bindings::page_to_pfn(page), INVALID_P2M_ENTRY)
+                };
+            }
+        }
+        Ok(())
     }
 
     /// Maps the pages again, page `i` to the machine frame `frames[i]` the hypervisor populated
-    /// it with (PV guests only), in one call.
-    pub fn map_all(&mut self, frames: &mut [Frame]) -> Result {
+    /// it with (PV guests only), with the P2M entries first, then the mappings in multicalls.
+    ///
+    /// Should the hypervisor refuse a mapping (C's `xenmem_reservation_va_mapping_update()`
+    /// stops the kernel then), the pages are unmapped and their P2M entries invalid again, as
+    /// before the call, and the error is returned: the frames must then go back to Xen.
+    pub fn map_all(&mut self, frames: &[Frame]) -> Result {
         if frames.len() < self.len {
             return Err(EINVAL);
         }
-        // SAFETY: `pages[..len]` are valid pages that are ours, backed by the first `len`
-        // frames of `frames` since the populate hypercall.
-        unsafe {
-            bindings::xenmem_reservation_va_mapping_update(
-                self.len as _,
-                self.pages.as_mut_ptr(),
-                frames.as_mut_ptr(),
-            )
-        };
+        #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+        if !crate::xen::auto_translated() {
+            let mut p2m_ok = true;
+            for (&page, &frame) in self.pages[..self.len].iter().zip(frames) {
+                // SAFETY: An owned, valid page (type invariant), backed by `frame` since the
+                // populate hypercall; nobody else uses the page or its P2M entry.
+                p2m_ok &= unsafe {
+                    bindings::set_phys_to_machine(bindings::page_to_pfn(page), frame as _)
+                };
+            }
+            // SAFETY: Builds a page-table entry; any frame is accepted.
+            let map = |i: usize, _| unsafe { bindings::xen_kernel_pte(frames[i] as _) };
+            let mapped = if p2m_ok {
+                self.set_mappings(self.len, map)
+            } else {
+                Err((ENOMEM, 0))
+            };
+            if let Err((e, done)) = mapped {
+                if self
+                    .set_mappings(done, |_, _| bindings::pte_t { pte: 0 })
+                    .is_err()
+                {
+                    crate::pr_err!("xen: cannot undo the mappings of populated pages\n");
+                }
+                for &page in &self.pages[..self.len] {
+                    // SAFETY: As in `unmap_all`.
+                    unsafe {
+                        bindings::__set_phys_to_machine(
+                            bindings::page_to_pfn(page),
+                            INVALID_P2M_ENTRY,
+                        )
+                    };
+                }
+                return Err(e);
+            }
+        }
         Ok(())
+    }
+
+    /// Sets the kernel mapping of each low-memory page among the first `n` to `pte(i, pfn)`,
+    /// in multicalls of [`MULTICALL_BATCH`] entries. On failure, returns the error and how many
+    /// pages had been handed to the hypervisor by then (a prefix to undo).
+    #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+    fn set_mappings(
+        &mut self,
+        n: usize,
+        pte: impl Fn(usize, crate::ffi::c_ulong) -> bindings::pte_t,
+    ) -> core::result::Result<(), (Error, usize)> {
+        let mut queued = 0;
+        for i in 0..n {
+            let page = self.pages[i];
+            // SAFETY: An owned, valid page (type invariant).
+            if !unsafe { page_is_highmem(page) } {
+                // SAFETY: A valid low-memory page: it has a kernel address.
+                let va = unsafe { bindings::lowmem_page_address(page) } as crate::ffi::c_ulong;
+                // SAFETY: As above.
+                let pfn = unsafe { bindings::page_to_pfn(page) };
+                // SAFETY: `queued < MULTICALL_BATCH`: a valid entry of ours. No TLB flush (0):
+                // the caller flushes once for the whole batch, as C does.
+                unsafe {
+                    bindings::MULTI_update_va_mapping(&mut self.mc[queued], va, pte(i, pfn), 0)
+                };
+                queued += 1;
+            }
+            if queued == MULTICALL_BATCH || (i + 1 == n && queued > 0) {
+                self.multicall(queued).map_err(|e| (e, i + 1))?;
+                queued = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Issues the first `n` multicall entries and checks each result.
+    #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+    fn multicall(&mut self, n: usize) -> Result {
+        // SAFETY: The first `n` entries are filled; the hypervisor reads them and writes their
+        // results. `n <= MULTICALL_BATCH` fits the argument.
+        let ret = unsafe { bindings::HYPERVISOR_multicall(self.mc.as_mut_ptr().cast(), n as u32) };
+        to_result(ret)?;
+        match self.mc[..n].iter().find(|e| e.result != 0) {
+            None => Ok(()),
+            Some(e) if (-4095..0).contains(&e.result) => Err(Error::from_errno(e.result as _)),
+            Some(_) => Err(EIO),
+        }
     }
 
     /// Empties the batch, handing each page to `f` in order.
@@ -315,12 +423,6 @@ impl Drop for PageBatch {
     }
 }
 
-/// Clears `page` if scrubbing is on; the operation every Xen memory driver uses.
-pub fn scrub(page: &mut PageRef<'_>) {
-    // SAFETY: The page is valid and exclusively borrowed.
-    unsafe { bindings::xenmem_reservation_scrub_page(page.as_ptr()) };
-}
-
 /// Drops unused kmaps; before frames leave the guest and before their P2M entries change
 /// (`kmap_flush_unused()` reads PTEs).
 pub fn flush_kmaps() {
@@ -332,6 +434,22 @@ pub fn flush_kmaps() {
 pub fn flush_tlbs() {
     // SAFETY: No preconditions.
     unsafe { bindings::flush_tlb_all() };
+}
+
+/// Whether `page` is a high-memory page.
+///
+/// # Safety
+///
+/// `page` must be a valid page.
+unsafe fn page_is_highmem(page: *mut bindings::page) -> bool {
+    #[cfg(CONFIG_HIGHMEM)]
+    // SAFETY: The caller guarantees a valid page.
+    return unsafe { bindings::folio_test_highmem(bindings::page_folio(page)) };
+    #[cfg(not(CONFIG_HIGHMEM))]
+    {
+        let _ = page;
+        false
+    }
 }
 
 /// The page whose `lru` field `lru` is (C's `list_entry(lru, struct page, lru)`).
@@ -429,13 +547,8 @@ impl PageList {
         if self.head.is_null() {
             return None;
         }
-        #[cfg(CONFIG_HIGHMEM)]
         // SAFETY: `head` is the `lru` of a valid page of the list.
-        return Some(unsafe {
-            bindings::folio_test_highmem(bindings::page_folio(page_from_lru(self.head)))
-        });
-        #[cfg(not(CONFIG_HIGHMEM))]
-        Some(false)
+        Some(unsafe { page_is_highmem(page_from_lru(self.head)) })
     }
 
     /// Fills `out` with the [`BalloonPage::xen_pfn`] of the first pages; returns how many.

@@ -109,6 +109,20 @@ pub fn scrubbed_pages() -> u64 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::xenmem_scrubbed_pages)) as u64 }
 }
 
+/// Counts `n` pages a driver cleared itself (after reading [`scrub_enabled`]) as scrubbed, in
+/// one update for a whole batch.
+#[cfg(CONFIG_XEN_SCRUB_PAGES_RUST)]
+pub fn count_scrubbed(n: usize) {
+    // SAFETY: `xenmem_scrubbed_pages` is an aligned word that is only ever updated atomically
+    // (an `AtomicUsize` in `drivers/xen/rust/scrub.rs`) and lives for the whole run.
+    let count = unsafe {
+        core::sync::atomic::AtomicUsize::from_ptr(
+            core::ptr::addr_of_mut!(bindings::xenmem_scrubbed_pages).cast(),
+        )
+    };
+    count.fetch_add(n, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// Stops the kernel with `msg` (`panic()`).
 pub fn panic(msg: &crate::str::CStr) -> ! {
     // SAFETY: A plain `%s` format with a NUL-terminated string.
