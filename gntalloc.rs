@@ -15,7 +15,10 @@
 //! frees the page only once the other domain has let go. At most `limit` pages are shared at a
 //! time over all files, as with gntalloc.c.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::{
+    mem::offset_of,
+    sync::atomic::{AtomicU32, Ordering},
+};
 use kernel::{
     alloc::flags::GFP_KERNEL,
     c_str,
@@ -26,6 +29,7 @@ use kernel::{
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
     uaccess::{UserPtr, UserSlice},
+    uapi,
     xen::share::{EventChannel, GrantedPage},
 };
 
@@ -45,28 +49,26 @@ kernel::module_param_int! {
 /// Pages shared through gntalloc now, over all files (gntalloc.c's `gref_size`).
 static SHARED_PAGES: AtomicU32 = AtomicU32::new(0);
 
-/// `GNTALLOC_FLAG_WRITABLE`: the other domain may write the pages.
-const FLAG_WRITABLE: u16 = 1;
-/// `UNMAP_NOTIFY_CLEAR_BYTE`.
-const NOTIFY_CLEAR_BYTE: u32 = 0x1;
-/// `UNMAP_NOTIFY_SEND_EVENT`.
-const NOTIFY_SEND_EVENT: u32 = 0x2;
+/// The other domain may write the pages.
+const FLAG_WRITABLE: u16 = uapi::GNTALLOC_FLAG_WRITABLE as u16;
+const NOTIFY_CLEAR_BYTE: u32 = uapi::UNMAP_NOTIFY_CLEAR_BYTE;
+const NOTIFY_SEND_EVENT: u32 = uapi::UNMAP_NOTIFY_SEND_EVENT;
 
 /// The ioctl numbers of `include/uapi/xen/gntalloc.h`: `_IOC(_IOC_NONE, 'G', nr, size)`.
 const fn gntalloc_ioctl(nr: u32, size: usize) -> u32 {
     ((size as u32) << 16) | ((b'G' as u32) << 8) | nr
 }
 /// `struct ioctl_gntalloc_alloc_gref`: domid, flags, count, index, then the references.
-const ALLOC_SIZE: usize = core::mem::size_of::<kernel::bindings::ioctl_gntalloc_alloc_gref>();
+const ALLOC_SIZE: usize = core::mem::size_of::<uapi::ioctl_gntalloc_alloc_gref>();
 /// `struct ioctl_gntalloc_dealloc_gref`: index, count.
-const DEALLOC_SIZE: usize = core::mem::size_of::<kernel::bindings::ioctl_gntalloc_dealloc_gref>();
+const DEALLOC_SIZE: usize = core::mem::size_of::<uapi::ioctl_gntalloc_dealloc_gref>();
 /// `struct ioctl_gntalloc_unmap_notify`: index, action, event_channel_port.
-const NOTIFY_SIZE: usize = core::mem::size_of::<kernel::bindings::ioctl_gntalloc_unmap_notify>();
+const NOTIFY_SIZE: usize = core::mem::size_of::<uapi::ioctl_gntalloc_unmap_notify>();
 const IOCTL_ALLOC_GREF: u32 = gntalloc_ioctl(5, ALLOC_SIZE);
 const IOCTL_DEALLOC_GREF: u32 = gntalloc_ioctl(6, DEALLOC_SIZE);
 const IOCTL_SET_UNMAP_NOTIFY: u32 = gntalloc_ioctl(7, NOTIFY_SIZE);
-/// Where the references start in `struct ioctl_gntalloc_alloc_gref`.
-const ALLOC_REFS_OFFSET: usize = 16;
+/// Where the references start in `struct ioctl_gntalloc_alloc_gref`: after the index.
+const ALLOC_REFS_OFFSET: usize = offset_of!(uapi::ioctl_gntalloc_alloc_gref, index) + 8;
 
 /// What to do when a page is given up.
 #[derive(Default)]
@@ -204,9 +206,10 @@ impl GntAllocFile {
             .reader()
             .read_slice(&mut op)
             .map_err(|_| EFAULT)?;
-        let domid = u16_at(&op, 0);
-        let readonly = u16_at(&op, 2) & FLAG_WRITABLE == 0;
-        let count = u32_at(&op, 4);
+        let domid = u16_at(&op, offset_of!(uapi::ioctl_gntalloc_alloc_gref, domid));
+        let readonly =
+            u16_at(&op, offset_of!(uapi::ioctl_gntalloc_alloc_gref, flags)) & FLAG_WRITABLE == 0;
+        let count = u32_at(&op, offset_of!(uapi::ioctl_gntalloc_alloc_gref, count));
         if count > limit.get() as u32 {
             return Err(ENOSPC);
         }
@@ -264,8 +267,8 @@ impl GntAllocFile {
             .reader()
             .read_slice(&mut op)
             .map_err(|_| EFAULT)?;
-        let index = u64_at(&op, 0);
-        let count = u32_at(&op, 8) as usize;
+        let index = u64_at(&op, offset_of!(uapi::ioctl_gntalloc_dealloc_gref, index));
+        let count = u32_at(&op, offset_of!(uapi::ioctl_gntalloc_dealloc_gref, count)) as usize;
         let mut file = self.grefs.lock();
         let first = file.find(index, count).ok_or(EINVAL)?;
         file.remove(first, count);
@@ -278,9 +281,12 @@ impl GntAllocFile {
             .reader()
             .read_slice(&mut op)
             .map_err(|_| EFAULT)?;
-        let at = u64_at(&op, 0);
-        let action = u32_at(&op, 8);
-        let port = u32_at(&op, 12);
+        let at = u64_at(&op, offset_of!(uapi::ioctl_gntalloc_unmap_notify, index));
+        let action = u32_at(&op, offset_of!(uapi::ioctl_gntalloc_unmap_notify, action));
+        let port = u32_at(
+            &op,
+            offset_of!(uapi::ioctl_gntalloc_unmap_notify, event_channel_port),
+        );
         let index = at & !(PAGE_SIZE as u64 - 1);
         let offset = (at & (PAGE_SIZE as u64 - 1)) as usize;
 

@@ -37,7 +37,7 @@ use kernel::{
     spinlock_irq::SpinLockIrq,
     sysfs::{self, ModuleAttribute, ShowBuf},
     sysfs_emit,
-    time::Jiffies,
+    time::{Jiffies, HZ},
     xen::{
         self,
         grant_table::{
@@ -64,7 +64,7 @@ const SLOTS_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Gr
 /// Page pointers per page of the deferred-page array.
 const PAGES_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<usize>();
 /// Delay before entries still mapped are looked at again.
-const RETRY_DELAY: Jiffies = kernel::bindings::HZ as Jiffies;
+const RETRY_DELAY: Jiffies = HZ;
 /// Seconds an entry may wait before the pass logs that entries are still pending.
 const PENDING_REPORT_SECS: u64 = 60;
 /// Retries of a grant operation on a paged-out frame (`GNTST_eagain`).
@@ -119,7 +119,7 @@ impl RateLimit {
     fn allow(&self) -> bool {
         let now = kthread::jiffies() as u64;
         let start = self.start.load(Ordering::Relaxed);
-        if now.wrapping_sub(start) > 5 * kernel::bindings::HZ as u64 || start == 0 {
+        if now.wrapping_sub(start) > 5 * HZ as u64 || start == 0 {
             self.start.store(now.max(1), Ordering::Relaxed);
             self.printed.store(0, Ordering::Relaxed);
         }
@@ -634,7 +634,7 @@ fn request_version() {
 /// `gnttab_setup()`: maps the frames the table has (at init and resume).
 fn setup(t: &mut Table) -> Result {
     if max_grant_frames() < t.nr_frames {
-        return Err(Error::from_errno(-(kernel::bindings::ENOSYS as i32)));
+        return Err(ENOSYS);
     }
     if xen::auto_translated() && SHARED.use_auto_xlat().is_err() {
         pr_warn!("gnttab share frames is not mapped!\n");
@@ -829,8 +829,7 @@ fn reclaim() {
     } else if t.pending_since == 0 {
         t.pending_since = now;
         false
-    } else if now.wrapping_sub(t.pending_since) >= PENDING_REPORT_SECS * kernel::bindings::HZ as u64
-    {
+    } else if now.wrapping_sub(t.pending_since) >= PENDING_REPORT_SECS * HZ as u64 {
         t.pending_since = now;
         true
     } else {
@@ -850,7 +849,7 @@ fn retry_eagain<T: GrantOp>(op: &mut T, func: &str) {
     let mut delay = 1;
     loop {
         if batch_op(core::slice::from_mut(op)).is_err() {
-            op.set_status(kernel::bindings::GNTST_general_error as i16);
+            op.set_status(gt::GNTST_GENERAL_ERROR);
             return;
         }
         if op.status() != gt::GNTST_EAGAIN {
@@ -1037,7 +1036,7 @@ impl gt::Driver for Driver {
     fn batch<T: GrantOp>(ops: &mut [T]) {
         if batch_op(ops).is_err() {
             for op in ops.iter_mut() {
-                op.set_status(kernel::bindings::GNTST_general_error as i16);
+                op.set_status(gt::GNTST_GENERAL_ERROR);
             }
             return;
         }

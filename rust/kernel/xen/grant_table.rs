@@ -60,6 +60,8 @@ pub const GNTST_EAGAIN: i16 = bindings::GNTST_eagain as i16;
 pub const GNTST_NO_DEVICE_SPACE: i16 = bindings::GNTST_no_device_space as i16;
 /// The target page is unusable.
 pub const GNTST_BAD_PAGE: i16 = bindings::GNTST_bad_page as i16;
+/// The operation failed for a reason without a status of its own.
+pub const GNTST_GENERAL_ERROR: i16 = bindings::GNTST_general_error as i16;
 
 const GTF_PERMIT_ACCESS: u16 = bindings::GTF_permit_access as u16;
 const GTF_READONLY: u16 = bindings::GTF_readonly as u16;
