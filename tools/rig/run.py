@@ -44,6 +44,8 @@ BENCHES = {
     "dom0": [("init_on_alloc=1 xenrig.reps=3", "bench_dom0"),
              ("init_on_alloc=0 xenrig.reps=3", "bench_dom0")],
     "pvh": [("xenrig.reps=2", "bench_pvh")],
+    # The same under QEMU's -icount (see qemu_cmd): guest time counted in instructions.
+    "pvh-icount": [("xenrig.reps=2 qemu:icount", "bench_pvh")],
     # dom0 may grow to 4 GiB: the pages gntdev maps grants into then come from the balloon's
     # list, which takes them back after the unmap, and the balloon does not refill itself
     # with hypercalls (50-75 ms without a reschedule point in either driver) while the drain
@@ -80,14 +82,18 @@ def qemu_cmd(work: Path, variant: str, dom0_args: str):
     # "xen:OPT" words of a boot's arguments go to the hypervisor's command line.
     words = dom0_args.split()
     xen_args = " ".join([XEN_ARGS] + [w[4:] for w in words if w.startswith("xen:")])
-    dom0_args = " ".join(w for w in words if not w.startswith("xen:"))
+    # "qemu:icount": a virtual clock driven by the instruction count (one instruction is
+    # 2^3 ns), one host thread for both CPUs, and no idle wait. Guest time then depends on
+    # the work done, not on the load of a shared host.
+    qemu_extra = ["-icount", "shift=3,sleep=off"] if "qemu:icount" in words else []
+    dom0_args = " ".join(w for w in words if not w.startswith(("xen:", "qemu:")))
     if "," in dom0_args:
         sys.exit("run: the dom0 command line cannot hold commas (QEMU splits -initrd on them)")
     return ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max,-smap,-smep",
             "-m", "3072", "-smp", "2", "-nodefaults", "-display", "none",
             "-no-reboot", "-serial", "stdio", "-kernel", str(xen),
             "-append", xen_args,
-            "-initrd", f"{kernel} {dom0_args},{initrd}"]
+            "-initrd", f"{kernel} {dom0_args},{initrd}"] + qemu_extra
 
 
 def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
