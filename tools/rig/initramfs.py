@@ -110,16 +110,20 @@ def build_programs(repo: Path, work: Path, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     xen = work / "xen"
     lib = xen / "usr/lib/x86_64-linux-gnu"
+    headers = list((repo / "tools/tests/prog").glob("*.h"))
+
+    def fresh(exe: Path, deps: list) -> bool:
+        return exe.exists() and all(exe.stat().st_mtime >= d.stat().st_mtime for d in deps)
+
     for src in sorted((repo / "tools/tests/prog").glob("*.c")):
         exe = out / src.stem
-        if exe.exists() and exe.stat().st_mtime >= src.stat().st_mtime:
+        if fresh(exe, [src] + headers):
             continue
         run(["gcc", "-O2", "-Wall", "-Werror", "-static", "-o", str(exe), str(src)])
     for src in sorted((repo / "tools/tests/prog/libxen").glob("*.c")):
         exe = out / "libxen" / src.stem
         exe.parent.mkdir(exist_ok=True)
-        deps = [src] + list(src.parent.glob("*.h"))
-        if exe.exists() and all(exe.stat().st_mtime >= d.stat().st_mtime for d in deps):
+        if fresh(exe, [src] + list(src.parent.glob("*.h")) + headers):
             continue
         run(["gcc", "-O2", "-Wall", "-Werror", "-I", str(xen / "usr/include"),
              "-I", str(repo / "tools/tests/prog"), "-o", str(exe), str(src),

@@ -15,20 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testlib.h"
+
 #define M "/sys/devices/system/xen_memory/xen_memory0/"
-
-static long read_kb(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
 
 static int write_kb(long kb)
 {
@@ -54,10 +43,10 @@ static int move_to(long kb, double timeout, const char *what, long delta)
 
 	if (write_kb(kb))
 		return 2;
-	while (read_kb(M "info/current_kb") != kb) {
+	while (read_long(M "info/current_kb", NULL) != kb) {
 		if (now() - t0 > timeout) {
 			printf("%s timeout current_kb=%ld target=%ld\n", what,
-			       read_kb(M "info/current_kb"), kb);
+			       read_long(M "info/current_kb", NULL), kb);
 			return 1;
 		}
 		usleep(1000);
@@ -80,7 +69,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc > 2)
 		timeout = atof(argv[2]);
-	start = read_kb(M "info/current_kb");
+	start = read_long(M "info/current_kb", NULL);
 	if (start < 0 || start <= delta)
 		return 2;
 	rc = move_to(start - delta, timeout, "down", delta);

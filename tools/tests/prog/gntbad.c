@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <xen/gntalloc.h>
 
+#include "testlib.h"
+
 #define PAGE 4096
 
 static unsigned int limit;
@@ -74,35 +76,6 @@ static int dev(void)
 }
 
 /* Allocates COUNT pages; returns the ioctl's result, the index in *index. */
-static int alloc(int fd, uint32_t count, uint64_t *index)
-{
-	/* Room for what a successful call writes; larger counts must fail. */
-	size_t refs = count == 0 ? 1 : count > 65536 ? 65536 : count;
-	struct ioctl_gntalloc_alloc_gref *op;
-	int rc;
-
-	op = calloc(1, sizeof(*op) + refs * sizeof(uint32_t));
-	if (!op) {
-		perror("calloc");
-		exit(1);
-	}
-	op->domid = domid;
-	op->flags = GNTALLOC_FLAG_WRITABLE;
-	op->count = count;
-	rc = ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, op);
-	if (index)
-		*index = op->index;
-	free(op);
-	return rc;
-}
-
-static int dealloc(int fd, uint64_t index, uint32_t count)
-{
-	struct ioctl_gntalloc_dealloc_gref op = { .index = index, .count = count };
-
-	return ioctl(fd, IOCTL_GNTALLOC_DEALLOC_GREF, &op);
-}
-
 static int notify(int fd, uint64_t index, uint32_t action, uint32_t port)
 {
 	struct ioctl_gntalloc_unmap_notify op = {
@@ -118,8 +91,8 @@ static void check(const char *name)
 	int fd = dev(), a, b, c;
 	uint64_t idx;
 
-	a = alloc(fd, limit, &idx);
-	b = alloc(fd, 1, NULL);
+	a = gntalloc_alloc(fd, domid, limit, &idx);
+	b = gntalloc_alloc(fd, domid, 1, NULL);
 	c = errno;
 	if (a == 0 && b < 0 && c == ENOSPC)
 		printf("check %s ok\n", name);
@@ -182,10 +155,10 @@ int main(int argc, char **argv)
 
 	fd = dev();
 	/* Allocation. */
-	report("alloc-count-0", alloc(fd, 0, &idx));
-	report("alloc-over-limit", alloc(fd, limit + 1, NULL));
+	report("alloc-count-0", gntalloc_alloc(fd, domid, 0, &idx));
+	report("alloc-over-limit", gntalloc_alloc(fd, domid, limit + 1, NULL));
 	if (!skipped("alloc-huge"))
-		report("alloc-huge", alloc(fd, 0xffffffffu, NULL));
+		report("alloc-huge", gntalloc_alloc(fd, domid, 0xffffffffu, NULL));
 	report("alloc-bad-pointer", ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, (void *)16));
 	report("unknown-ioctl", ioctl(fd, _IOC(_IOC_NONE, 'G', 9, 8), NULL));
 	close(fd);
@@ -193,16 +166,16 @@ int main(int argc, char **argv)
 
 	/* Two pages at idx, one more at idx2 = idx + 2 pages. */
 	fd = dev();
-	if (alloc(fd, 2, &idx) || alloc(fd, 1, &idx2)) {
+	if (gntalloc_alloc(fd, domid, 2, &idx) || gntalloc_alloc(fd, domid, 1, &idx2)) {
 		perror("alloc");
 		return 1;
 	}
 	printf("index first %llu second %llu\n", (unsigned long long)idx,
 	       (unsigned long long)idx2);
-	report("dealloc-unknown-index", dealloc(fd, idx2 + 64 * PAGE, 1));
-	report("dealloc-unaligned-index", dealloc(fd, idx + 1, 1));
-	report("dealloc-count-0", dealloc(fd, idx, 0));
-	report("dealloc-past-the-end", dealloc(fd, idx2, 2));
+	report("dealloc-unknown-index", gntalloc_dealloc(fd, idx2 + 64 * PAGE, 1));
+	report("dealloc-unaligned-index", gntalloc_dealloc(fd, idx + 1, 1));
+	report("dealloc-count-0", gntalloc_dealloc(fd, idx, 0));
+	report("dealloc-past-the-end", gntalloc_dealloc(fd, idx2, 2));
 
 	/* Unmap notifications. */
 	report("notify-unknown-index", notify(fd, idx2 + 64 * PAGE, 1, 0));
@@ -235,8 +208,8 @@ int main(int argc, char **argv)
 		memset(p, 0x5a, 2 * PAGE);
 		munmap(p, 2 * PAGE);
 	}
-	report("dealloc-good", dealloc(fd, idx, 2));
-	report("dealloc-again", dealloc(fd, idx, 2));
+	report("dealloc-good", gntalloc_dealloc(fd, idx, 2));
+	report("dealloc-again", gntalloc_dealloc(fd, idx, 2));
 	close(fd);
 	check("end");
 	return 0;

@@ -45,6 +45,7 @@
 #include <xen/gntalloc.h>
 
 #include "freemem.h"
+#include "testlib.h"
 
 typedef uint32_t grant_ref_t;
 typedef uint16_t domid_t;
@@ -63,28 +64,6 @@ static int die(const char *step)
 	return 1;
 }
 
-static long read_long(const char *path, const char *key)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!key) {
-			v = strtol(line, NULL, 10);
-			break;
-		}
-		if (!strncmp(line, key, strlen(key))) {
-			v = strtol(line + strlen(key), NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 static long pending(void)
 {
 	return read_long(STATS "pending", NULL);
@@ -96,11 +75,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static unsigned char pattern(unsigned int seed, size_t page, size_t i)
-{
-	return (unsigned char)((i * 131 + page * 17 + seed * 7) | 1);
 }
 
 struct chunk {
@@ -202,10 +176,10 @@ int main(int argc, char **argv)
 			return die("mmap gntdev");
 		for (p = 0; p < k->n; p++)
 			for (i = 0; i < PAGE; i += 64)
-				k->b[(size_t)p * PAGE + i] = pattern(1, c * CHUNK + p, i);
+				k->b[(size_t)p * PAGE + i] = page_pattern(1, c * CHUNK + p, i);
 		for (p = 0; p < k->n; p++)
 			for (i = 0; i < PAGE; i += 64)
-				if (k->a[(size_t)p * PAGE + i] != pattern(1, c * CHUNK + p, i))
+				if (k->a[(size_t)p * PAGE + i] != page_pattern(1, c * CHUNK + p, i))
 					bad++;
 	}
 	printf("granted=%u\nshared_pattern=%s\n", n, bad ? "mismatch" : "ok");
@@ -271,9 +245,9 @@ int main(int argc, char **argv)
 			for (i = 0; i < PAGE; i += 64) {
 				size_t o = (size_t)p * PAGE + i;
 
-				if (k->b[o] != pattern(1, c * CHUNK + p, i))
+				if (k->b[o] != page_pattern(1, c * CHUNK + p, i))
 					bad++;
-				k->b[o] = pattern(2, c * CHUNK + p, i);
+				k->b[o] = page_pattern(2, c * CHUNK + p, i);
 			}
 	}
 	printf("pattern=%s\n", bad ? "overwritten" : "intact");

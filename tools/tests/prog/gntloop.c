@@ -35,6 +35,8 @@ typedef uint32_t grant_ref_t;
 typedef uint16_t domid_t;
 #include <xen/gntdev.h>
 
+#include "testlib.h"
+
 #define M "/sys/devices/system/xen_memory/xen_memory0/info/"
 #define PAGE 4096
 
@@ -49,17 +51,9 @@ static int die(const char *step)
 static long read_kb(const char *name)
 {
 	char path[128];
-	long v = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), M "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_long(path, NULL);
 }
 
 /* Pages in the balloon plus pages the domain has: what gntdev borrows. */

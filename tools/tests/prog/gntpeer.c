@@ -33,8 +33,10 @@ typedef uint32_t grant_ref_t;
 typedef uint16_t domid_t;
 #include <xen/gntdev.h>
 
-#define PAGE 4096
-#define MAILBOX 64
+#include "testlib.h"
+
+#define PAGE SHARE_PAGE
+#define MAILBOX SHARE_MAILBOX
 #define MAX_REFS 65536
 
 static int die(const char *step)
@@ -43,29 +45,6 @@ static int die(const char *step)
 
 	printf("gntpeer: %s: %s\n", step, name ? name : "error");
 	return 1;
-}
-
-/* The same pattern as gntshare's. */
-static unsigned char pattern(unsigned int seed, size_t page, size_t i)
-{
-	return (unsigned char)((i * 131 + page * 17 + seed * 7) | 1);
-}
-
-static size_t check_fill(unsigned char *m, unsigned int n, unsigned int check,
-			 unsigned int fill)
-{
-	size_t bad = 0, p, i;
-
-	for (p = 0; p < n; p++)
-		for (i = p ? 0 : MAILBOX; i < PAGE; i++) {
-			unsigned char *b = m + p * PAGE + i;
-
-			if (check && *b != pattern(check, p, i))
-				bad++;
-			if (fill)
-				*b = pattern(fill, p, i);
-		}
-	return bad;
 }
 
 int main(int argc, char **argv)

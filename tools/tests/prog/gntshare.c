@@ -41,9 +41,10 @@
 #include <xen/gntalloc.h>
 
 #include "freemem.h"
+#include "testlib.h"
 
-#define PAGE 4096
-#define MAILBOX 64
+#define PAGE SHARE_PAGE
+#define MAILBOX SHARE_MAILBOX
 #define STATS "/sys/module/grant_table/stats/"
 
 static void say(const char *key, const char *fmt, ...)
@@ -67,58 +68,6 @@ static int die(const char *step)
 
 	say("error", "%s %s", step, name ? name : "error");
 	return 1;
-}
-
-static long read_long(const char *path, const char *key)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!key) {
-			v = strtol(line, NULL, 10);
-			break;
-		}
-		if (!strncmp(line, key, strlen(key))) {
-			v = strtol(line + strlen(key), NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
-static long stat_of(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), STATS "%s", name);
-	return read_long(path, NULL);
-}
-
-static unsigned char pattern(unsigned int seed, size_t page, size_t i)
-{
-	return (unsigned char)((i * 131 + page * 17 + seed * 7) | 1);
-}
-
-static size_t check_fill(unsigned char *m, unsigned int n, unsigned int check,
-			 unsigned int fill)
-{
-	size_t bad = 0, p, i;
-
-	for (p = 0; p < n; p++)
-		for (i = p ? 0 : MAILBOX; i < PAGE; i++) {
-			unsigned char *b = m + p * PAGE + i;
-
-			if (check && *b != pattern(check, p, i))
-				bad++;
-			if (fill)
-				*b = pattern(fill, p, i);
-		}
-	return bad;
 }
 
 int main(int argc, char **argv)

@@ -29,6 +29,8 @@
 #include <unistd.h>
 #include <xen/gntalloc.h>
 
+#include "testlib.h"
+
 #define PAGE 4096
 
 static int bad;
@@ -44,30 +46,6 @@ static void step(const char *name, int ok, const char *why)
 	}
 	printf("\n");
 	fflush(stdout);
-}
-
-static int alloc(int fd, uint32_t count, uint64_t *index)
-{
-	struct ioctl_gntalloc_alloc_gref *op;
-	int rc;
-
-	op = calloc(1, sizeof(*op) + count * sizeof(uint32_t));
-	if (!op)
-		return -1;
-	op->domid = 0;
-	op->flags = GNTALLOC_FLAG_WRITABLE;
-	op->count = count;
-	rc = ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, op);
-	*index = op->index;
-	free(op);
-	return rc;
-}
-
-static int dealloc(int fd, uint64_t index, uint32_t count)
-{
-	struct ioctl_gntalloc_dealloc_gref op = { .index = index, .count = count };
-
-	return ioctl(fd, IOCTL_GNTALLOC_DEALLOC_GREF, &op);
 }
 
 int main(int argc, char **argv)
@@ -88,7 +66,7 @@ int main(int argc, char **argv)
 		perror("gntspan");
 		return 2;
 	}
-	step("alloc", !alloc(a, 1, &a0) && !alloc(b, 1, &b0) && !alloc(a, 1, &a1),
+	step("alloc", !gntalloc_alloc(a, 0, 1, &a0) && !gntalloc_alloc(b, 0, 1, &b0) && !gntalloc_alloc(a, 0, 1, &a1),
 	     "alloc failed");
 	step("neighbours", a1 == a0 + PAGE, "A's pages are not neighbours");
 	q = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, b, b0);
@@ -111,7 +89,7 @@ int main(int argc, char **argv)
 		step("b-keeps-data", q[7] == 0xb0b0b0b0, "B's page lost its data");
 		munmap(q, PAGE);
 	}
-	step("b-dealloc", !dealloc(b, b0, 1), "B's page cannot be deallocated");
+	step("b-dealloc", !gntalloc_dealloc(b, b0, 1), "B's page cannot be deallocated");
 	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, a, a0);
 	step("a-still-mapped", p != MAP_FAILED, "A's pages are gone");
 	if (p != MAP_FAILED) {
@@ -119,16 +97,16 @@ int main(int argc, char **argv)
 		     "A's pages lost their data");
 		munmap(p, 2 * PAGE);
 	}
-	step("a-dealloc", !dealloc(a, a0, 2), "A's pages cannot be deallocated");
+	step("a-dealloc", !gntalloc_dealloc(a, a0, 2), "A's pages cannot be deallocated");
 	close(a);
 	close(b);
 
 	/* Nothing leaked: the whole limit can be shared, and not one more. */
 	a = open("/dev/xen/gntalloc", O_RDWR);
-	o = alloc(a, limit, &x);
+	o = gntalloc_alloc(a, 0, limit, &x);
 	step("limit-free", !o, "the limit cannot be shared any more");
 	b = open("/dev/xen/gntalloc", O_RDWR);
-	step("limit-holds", alloc(b, 1, &x) < 0 && errno == ENOSPC,
+	step("limit-holds", gntalloc_alloc(b, 0, 1, &x) < 0 && errno == ENOSPC,
 	     "one page over the limit was shared");
 	close(a);
 	close(b);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "testlib.h"
+
 #define XG_PAGE 4096
 /* The byte the unmap notification clears in the notify page. */
 #define NOTIFY_OFFSET 100
@@ -56,22 +58,4 @@ static inline int xg_die(const char *step)
 	fflush(stdout);
 	return 1;
 }
-
-/* A total of the Rust grant table's stats/, or -1 without it. */
-static inline long stat_of(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/grant_table/stats/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 #endif
