@@ -7,7 +7,7 @@
 //! `/sys/devices/system/xen_memory/xen_memory0/`): a kernel thread allocates pages and hands
 //! their frames back to Xen to go down, and asks Xen to populate ballooned pages again to go up.
 //!
-//! Pages that go back to Xen come from `balloon_alloc_page_noinit()`: they are not zeroed for
+//! Pages that go back to Xen come from `balloon_alloc_pages_noinit()`: they are not zeroed for
 //! `init_on_alloc`, since nothing in the guest ever reads them again. With `xen_scrub_pages` on
 //! they are cleared once, by the scrub, before they leave.
 
@@ -25,8 +25,8 @@ use kernel::{
     xen::{
         self,
         balloon::{
-            self as platform, reservation, AllocMode, BalloonPage, BalloonStats, Frame, PageBatch,
-            PageList, PagesIn, PagesOut, Stat,
+            self as platform, reservation, AllocMode, BalloonBlock, BalloonPage, BalloonStats,
+            Frame, PageBatch, PageList, PagesIn, PagesOut, Stat, BLOCK_PAGES,
         },
         xenbus,
     },
@@ -40,6 +40,8 @@ const __LOG_PREFIX: &[u8] = b"xen:balloon\0";
 const RETRY_UNLIMITED: u64 = 0;
 /// Frames per hypercall: the frame list fits in a page, as in C.
 const BATCH: usize = platform::BATCH;
+/// 2 MiB blocks per hypercall going down: 16 MiB, between two reschedule points of the thread.
+const MAX_BLOCKS: usize = 8;
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
 const HZ: u64 = kernel::time::HZ as u64;
 
@@ -85,6 +87,8 @@ struct Inner {
     frames: KBox<[Frame; BATCH]>,
     /// The pages of the batch in flight, for the calls C makes once per batch.
     batch: KBox<PageBatch>,
+    /// Whether Xen takes 2 MiB blocks back ([`BalloonBlock`]); cleared when it refuses one.
+    blocks: bool,
     /// Bumped by every target write, so that writing the same target again after the thread
     /// gave up (`Canceled`) makes it try again.
     target_writes: u64,
@@ -221,8 +225,70 @@ impl Inner {
         State::Done
     }
 
+    /// Hands up to [`MAX_BLOCKS`] free 2 MiB blocks to Xen, for a balloon thread going down by
+    /// `nr_pages` on a guest whose frames Xen translates. `None` when no block could be taken
+    /// or Xen refuses blocks: single pages then.
+    fn decrease_blocks(&mut self, nr_pages: u64) -> Option<State> {
+        let want = ((nr_pages as usize) / BLOCK_PAGES).min(MAX_BLOCKS);
+        let mut blocks: [Option<BalloonBlock>; MAX_BLOCKS] = core::array::from_fn(|_| None);
+        let mut n = 0;
+        while n < want {
+            let Some(block) = BalloonBlock::alloc() else {
+                break;
+            };
+            self.frames[n] = block.gfn();
+            blocks[n] = Some(block);
+            n += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        // As in `decrease_reservation`: cleared once, counted once, unless init_on_free did it.
+        let scrub = !platform::init_on_free() && xen::scrub_enabled();
+        if scrub {
+            for block in blocks[..n].iter_mut().flatten() {
+                block.clear();
+            }
+            xen::count_scrubbed(n * BLOCK_PAGES);
+        }
+        let done = match reservation::decrease_blocks(&mut self.frames[..n]) {
+            Ok(done) => done.min(n),
+            Err(e) => {
+                pr_info!(
+                    "Xen takes no 2 MiB blocks ({}): single pages\n",
+                    e.to_errno()
+                );
+                self.blocks = false;
+                0
+            }
+        };
+        let pages = &mut self.pages;
+        for (i, block) in blocks[..n].iter_mut().enumerate() {
+            if let Some(block) = block.take() {
+                if i < done {
+                    block.into_pages(|page| Self::append_to(pages, page));
+                } else {
+                    // Still ours and mapped: back to the allocator, nothing changed.
+                    block.into_pages(|page| page.release());
+                }
+            }
+        }
+        let out = (done * BLOCK_PAGES) as u64;
+        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - out);
+        COUNTERS.out.fetch_add(out, Ordering::Relaxed);
+        if AllocMode::Balloon.skips_zeroing() {
+            COUNTERS.zeroing_skipped.fetch_add(out, Ordering::Relaxed);
+        }
+        (done > 0).then_some(State::Done)
+    }
+
     /// Allocates up to `nr_pages` pages and hands their frames to Xen.
     fn decrease_reservation(&mut self, nr_pages: u64, mode: AllocMode) -> State {
+        if mode == AllocMode::Balloon && self.blocks && nr_pages >= BLOCK_PAGES as u64 {
+            if let Some(state) = self.decrease_blocks(nr_pages) {
+                return state;
+            }
+        }
         let mut state = State::Done;
         let want = (nr_pages as usize).min(BATCH);
         // With init_on_free the allocator cleared the page when it was freed: it is already
@@ -557,6 +623,7 @@ fn balloon_init() -> Result {
                 pages: PageList::new(),
                 frames,
                 batch,
+                blocks: xen::auto_translated(),
                 target_writes: 0,
             }),
             kick <- new_condvar!(),

@@ -81,7 +81,7 @@ pub fn init_on_free() -> bool {
 
 impl BalloonPage {
     /// Takes a page from the allocator to hand to the hypervisor, without `init_on_alloc`
-    /// zeroing (`balloon_alloc_page_noinit()`), and removes it from the managed page count.
+    /// zeroing (`balloon_alloc_pages_noinit()`), and removes it from the managed page count.
     ///
     /// Its content is whatever the previous user left; the page must leave the guest (or go back
     /// to the allocator with [`BalloonPage::release`]) and is never read by the kernel. Whether
@@ -89,7 +89,7 @@ impl BalloonPage {
     pub fn alloc(mode: AllocMode) -> Option<Self> {
         let gfp = mode.gfp();
         // SAFETY: `gfp` has no `__GFP_ZERO`; the page goes to the balloon only.
-        let page = NonNull::new(unsafe { bindings::balloon_alloc_page_noinit(gfp) })?;
+        let page = NonNull::new(unsafe { bindings::balloon_alloc_pages_noinit(gfp, 0) })?;
         // SAFETY: The page was just allocated and is ours.
         unsafe { bindings::adjust_managed_page_count(page.as_ptr(), -1) };
         // INVARIANT: Freshly allocated, owned by us alone.
@@ -205,6 +205,79 @@ impl BalloonPage {
             .cast::<u8>()
             .wrapping_add(bindings::PAGE_LRU_OFFSET)
             .cast()
+    }
+}
+
+/// The order of a [`BalloonBlock`]: 2 MiB of 4 KiB pages.
+pub const BLOCK_ORDER: u32 = 9;
+/// Pages in a [`BalloonBlock`].
+pub const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
+
+/// A naturally aligned block of [`BLOCK_PAGES`] pages taken for the balloon at once, for a
+/// guest whose frames the hypervisor translates: Xen releases such a block in one step where
+/// it takes [`BLOCK_PAGES`] steps for single pages (for a populate-on-demand guest that never
+/// touched the block, it only drops the block's entries).
+///
+/// # Invariants
+///
+/// `first` is the first of [`BLOCK_PAGES`] order-0 pages with consecutive frame numbers (the
+/// block was split), each satisfying [`BalloonPage`]'s invariant, all owned by this value.
+pub struct BalloonBlock {
+    first: NonNull<bindings::page>,
+}
+
+// SAFETY: Ownership of pages can move between threads.
+unsafe impl Send for BalloonBlock {}
+
+impl BalloonBlock {
+    /// Takes a free block from the allocator, without `init_on_alloc` zeroing (as
+    /// [`BalloonPage::alloc`]) and without reclaim or compaction: `None` when no block is free,
+    /// and the caller falls back to single pages. Removes the pages from the managed count.
+    pub fn alloc() -> Option<Self> {
+        let gfp = AllocMode::Balloon.gfp() & !bindings::__GFP_DIRECT_RECLAIM;
+        // SAFETY: `gfp` has neither `__GFP_ZERO` nor `__GFP_COMP`; the pages go to the balloon
+        // only.
+        let first =
+            NonNull::new(unsafe { bindings::balloon_alloc_pages_noinit(gfp, BLOCK_ORDER) })?;
+        // SAFETY: A block just allocated, ours: split it into order-0 pages, each with its own
+        // reference, and take them out of the managed count.
+        unsafe {
+            bindings::split_page(first.as_ptr(), BLOCK_ORDER as _);
+            bindings::adjust_managed_page_count(
+                first.as_ptr(),
+                -(BLOCK_PAGES as crate::ffi::c_long),
+            );
+        }
+        // INVARIANT: Split into order-0 pages with consecutive frames, owned by us alone.
+        Some(Self { first })
+    }
+
+    /// The frame to pass to `XENMEM_decrease_reservation` for the block: its first frame.
+    pub fn gfn(&self) -> Frame {
+        // SAFETY: A valid page (type invariant).
+        unsafe { bindings::xen_page_to_gfn(self.first.as_ptr()) as Frame }
+    }
+
+    /// Fills every page of the block with zeroes (see [`BalloonPage::clear`]).
+    pub fn clear(&mut self) {
+        // SAFETY: A valid page (type invariant).
+        let pfn = unsafe { bindings::page_to_pfn(self.first.as_ptr()) };
+        for i in 0..BLOCK_PAGES as crate::ffi::c_ulong {
+            // SAFETY: The block's pages have consecutive frames and are ours (type invariant):
+            // writing them races with nobody.
+            unsafe { bindings::clear_highpage(bindings::pfn_to_page(pfn + i)) };
+        }
+    }
+
+    /// Hands each page of the block to `f`, in frame order.
+    pub fn into_pages(self, mut f: impl FnMut(BalloonPage)) {
+        // SAFETY: A valid page (type invariant).
+        let pfn = unsafe { bindings::page_to_pfn(self.first.as_ptr()) } as u64;
+        for i in 0..BLOCK_PAGES as u64 {
+            // SAFETY: The block's pages have consecutive frames and are ours (type invariant);
+            // each is handed out once.
+            f(unsafe { BalloonPage::from_pfn(pfn + i) });
+        }
     }
 }
 
@@ -593,6 +666,20 @@ pub mod reservation {
         // SAFETY: `frames` is valid for `count` entries, read and written by the hypercall.
         let ret = unsafe { bindings::xenmem_reservation_increase(count, frames.as_mut_ptr()) };
         usize::try_from(ret).map_err(|_| Error::from_errno(ret))
+    }
+
+    /// Hands blocks of [`BLOCK_PAGES`] frames back to Xen, each given by its first frame
+    /// ([`BalloonBlock::gfn`]); returns how many of the first blocks it took.
+    pub fn decrease_blocks(frames: &mut [Frame]) -> Result<usize> {
+        // SAFETY: `frames` is valid for `frames.len()` entries.
+        let ret = unsafe {
+            bindings::xen_decrease_reservation_order(
+                frames.as_mut_ptr(),
+                frames.len() as _,
+                BLOCK_ORDER,
+            )
+        };
+        usize::try_from(ret).map_err(|_| Error::from_errno(ret as _))
     }
 
     /// Hands the given frames back to Xen (`XENMEM_decrease_reservation`); returns how many of

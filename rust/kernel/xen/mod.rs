@@ -8,7 +8,7 @@
 
 use crate::bindings;
 
-// Needs balloon_alloc_page_noinit() and the Rust scrub, which the balloon option selects.
+// Needs balloon_alloc_pages_noinit() and the Rust scrub, which the balloon option selects.
 #[cfg(CONFIG_XEN_BALLOON_RUST)]
 pub mod balloon;
 #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # A PVH domU booted with memory < maxmem (populate-on-demand): it boots,
 # finishes its initial balloon-down, follows xl mem-set and shuts down.
+# Maxmem is 2 GiB: a driver that is done before the boot reaches its wait
+# (balloon_wait_finish()) logs neither line, and the Rust balloon gives back
+# 1 GiB in well under a second.
 
 C=/var/log/xen/console/guest-pvh1.log
-if toolstack_up && domu_start pvh1 256 1024 "" pvh; then
+if toolstack_up && domu_start pvh1 256 2048 "" pvh; then
 	pass domu-pvh-boot
 	if grep -q "xen:balloon: Initial ballooning down finished." $C; then
 		pass domu-pvh-initial-balloon-down-logged
@@ -37,7 +40,9 @@ C2=/var/log/xen/console/guest-pvh2.log
 stats() { tr -d '\r' < $C2 | sed -n 's/.*XENRIG-DOMU-STATS \(out=[0-9]* in=[0-9]* scrubbed=[0-9]* zeroing_skipped=[0-9]*\)$/\1/p' | tail -1; }
 stat_of() { echo "$snap" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 settled() { a=$(stats); sleep 1; [ -n "$a" ] && [ "$a" = "$(stats)" ]; }
-down_done() { grep -q "Initial ballooning down finished." $C2 && [ -n "$(stats)" ]; }
+# The counters are printed once user space runs, after the boot's wait for
+# the initial balloon-down (skipped when it was over before).
+down_done() { [ -n "$(stats)" ]; }
 if [ "$(cat /etc/xenrig-variant)" = rust ]; then
 	if domu_start pvh2 256 1024 "init_on_alloc=1 xen_scrub_pages=0 xenrig.role=memwatch" pvh &&
 		wait_until 60 down_done; then
