@@ -273,13 +273,17 @@ impl Inner {
                 }
             }
         }
-        let out = (done * BLOCK_PAGES) as u64;
-        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - out);
-        COUNTERS.out.fetch_add(out, Ordering::Relaxed);
-        if AllocMode::Balloon.skips_zeroing() {
-            COUNTERS.zeroing_skipped.fetch_add(out, Ordering::Relaxed);
-        }
+        Self::count_out((done * BLOCK_PAGES) as u64, AllocMode::Balloon);
         (done > 0).then_some(State::Done)
+    }
+
+    /// Accounts for `n` pages Xen took, allocated with `mode`.
+    fn count_out(n: u64, mode: AllocMode) {
+        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - n);
+        COUNTERS.out.fetch_add(n, Ordering::Relaxed);
+        if mode.skips_zeroing() {
+            COUNTERS.zeroing_skipped.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Allocates up to `nr_pages` pages and hands their frames to Xen.
@@ -312,7 +316,6 @@ impl Inner {
         if scrub {
             xen::count_scrubbed(n);
         }
-        let skipped = if mode.skips_zeroing() { n as u64 } else { 0 };
         // Unused kmaps must go before the P2M changes (kmap_flush_unused() reads PTEs).
         if n > 0 {
             platform::flush_kmaps();
@@ -346,11 +349,7 @@ impl Inner {
                 );
             }
         }
-        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - n as u64);
-        COUNTERS.out.fetch_add(n as u64, Ordering::Relaxed);
-        COUNTERS
-            .zeroing_skipped
-            .fetch_add(skipped, Ordering::Relaxed);
+        Self::count_out(n as u64, mode);
         state
     }
 

@@ -370,13 +370,7 @@ impl PageBatch {
                 }
                 return Err(e);
             }
-            for &page in &self.pages[..self.len] {
-                // SAFETY: An owned, valid page (type invariant), unmapped: only its P2M entry
-                // changes. Invalidating an entry allocates nothing and cannot fail.
-                unsafe {
-                    bindings::__set_phys_to_machine(bindings::page_to_pfn(page), INVALID_P2M_ENTRY)
-                };
-            }
+            self.invalidate_p2m();
         }
         Ok(())
     }
@@ -415,19 +409,23 @@ impl PageBatch {
                 {
                     crate::pr_err!("xen: cannot undo the mappings of populated pages\n");
                 }
-                for &page in &self.pages[..self.len] {
-                    // SAFETY: As in `unmap_all`.
-                    unsafe {
-                        bindings::__set_phys_to_machine(
-                            bindings::page_to_pfn(page),
-                            INVALID_P2M_ENTRY,
-                        )
-                    };
-                }
+                self.invalidate_p2m();
                 return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// Marks the P2M entries of the pages invalid: no frame behind them any more.
+    #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+    fn invalidate_p2m(&self) {
+        for &page in &self.pages[..self.len] {
+            // SAFETY: An owned, valid page (type invariant), unmapped: only its P2M entry
+            // changes. Invalidating an entry allocates nothing and cannot fail.
+            unsafe {
+                bindings::__set_phys_to_machine(bindings::page_to_pfn(page), INVALID_P2M_ENTRY)
+            };
+        }
     }
 
     /// Sets the kernel mapping of each low-memory page among the first `n` to `pte(i, pfn)`,
