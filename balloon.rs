@@ -279,7 +279,9 @@ impl Inner {
 
     /// Accounts for `n` pages Xen took, allocated with `mode`.
     fn count_out(n: u64, mode: AllocMode) {
-        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - n);
+        // Before `balloon_init` sets it, the count is 0 and goes below, as in C (an unsigned
+        // long there); `balloon_init` then counts the guest's pages afresh.
+        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages).wrapping_sub(n));
         COUNTERS.out.fetch_add(n, Ordering::Relaxed);
         if mode.skips_zeroing() {
             COUNTERS.zeroing_skipped.fetch_add(n, Ordering::Relaxed);
@@ -493,9 +495,37 @@ fn add_ballooned_pages(b: &'static Balloon, guard: &mut Guard<'_>, nr_pages: u64
     Ok(())
 }
 
+/// The balloon's state, made by the first caller: [`balloon_init`], or before it a caller of
+/// `xen_alloc_ballooned_pages()` (PVH guests map their grant table into ballooned pages at
+/// `core_initcall` time, as the C driver allows: its state is static).
+fn balloon() -> Result<&'static Balloon> {
+    BALLOON.get_or_init(
+        || {
+            let frames = KBox::new([0; BATCH], GFP_KERNEL)?;
+            let batch = PageBatch::new(GFP_KERNEL)?;
+            Ok(try_pin_init!(Balloon {
+                inner <- new_mutex!(Inner {
+                    state: State::Done,
+                    pages: PageList::new(),
+                    frames,
+                    batch,
+                    blocks: xen::auto_translated(),
+                    target_writes: 0,
+                }),
+                kick <- new_condvar!(),
+                appended <- new_condvar!(),
+            }? Error))
+        },
+        GFP_KERNEL,
+    )
+}
+
 /// `xen_alloc_ballooned_pages()`.
 fn alloc_ballooned(out: &mut PagesOut) -> Result {
-    let b = BALLOON.get().ok_or(ENOMEM)?;
+    if !xen::domain() {
+        return Err(ENODEV);
+    }
+    let b = balloon()?;
     let mut guard = b.inner.lock();
     let nr = out.wanted() as u64;
     set_stat(Stat::TargetUnpopulated, stat(Stat::TargetUnpopulated) + nr);
@@ -613,23 +643,7 @@ fn balloon_init() -> Result {
     set_stat(Stat::RetryCount, 1);
     set_stat(Stat::MaxRetryCount, 4);
 
-    let frames = KBox::new([0; BATCH], GFP_KERNEL)?;
-    let batch = PageBatch::new(GFP_KERNEL)?;
-    let b = BALLOON.init(
-        try_pin_init!(Balloon {
-            inner <- new_mutex!(Inner {
-                state: State::Done,
-                pages: PageList::new(),
-                frames,
-                batch,
-                blocks: xen::auto_translated(),
-                target_writes: 0,
-            }),
-            kick <- new_condvar!(),
-            appended <- new_condvar!(),
-        }? Error),
-        GFP_KERNEL,
-    )?;
+    let b = balloon()?;
 
     #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
     {

@@ -62,6 +62,34 @@ impl<T: Sync> Global<T> {
         Ok(unsafe { &*raw })
     }
 
+    /// Returns the object, creating it with `init()` if it does not exist yet. Should another
+    /// caller create it meanwhile, that object is returned and the one made here is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{global::Global, prelude::*};
+    ///
+    /// static ANSWER: Global<u32> = Global::new();
+    /// let a = ANSWER.get_or_init(|| Ok(42), GFP_KERNEL)?;
+    /// let b = ANSWER.get_or_init(|| Ok(7), GFP_KERNEL)?;
+    /// assert_eq!((*a, *b), (42, 42));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn get_or_init<I: PinInit<T, Error>>(
+        &self,
+        init: impl FnOnce() -> Result<I>,
+        flags: Flags,
+    ) -> Result<&'static T> {
+        if let Some(obj) = self.get() {
+            return Ok(obj);
+        }
+        match self.init(init()?, flags) {
+            Err(e) if e == EBUSY => self.get().ok_or(EBUSY),
+            other => other,
+        }
+    }
+
     /// Returns the object, or `None` before [`Global::init`] succeeded.
     pub fn get(&self) -> Option<&'static T> {
         let raw = self.ptr.load(Ordering::Acquire);

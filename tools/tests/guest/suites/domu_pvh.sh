@@ -13,6 +13,14 @@ if toolstack_up && domu_start pvh1 256 2048 "" pvh; then
 	else
 		fail domu-pvh-initial-balloon-down-logged "$(grep 'xen:balloon' $C | tail -2)"
 	fi
+	# A PVH guest maps its grant table into ballooned pages at core_initcall
+	# time (xen_pvh_gnttab_setup()), before the balloon driver initialises.
+	if grep -q "Grant table initialized" $C &&
+		! grep -q -E "Couldn't balloon alloc|gnttab share frames is not mapped" $C; then
+		pass domu-pvh-grant-table-early-balloon
+	else
+		fail domu-pvh-grant-table-early-balloon "$(grep -i -E 'grant|balloon alloc' $C | tail -3)"
+	fi
 	xl mem-set pvh1 192m
 	if wait_until 90 domu_mem_near pvh1 192; then
 		pass domu-pvh-mem-set-down
@@ -28,6 +36,8 @@ if toolstack_up && domu_start pvh1 256 2048 "" pvh; then
 else
 	fail domu-pvh-boot "$(tail -5 $C 2>/dev/null) $(tail -3 /tmp/xl-create-pvh1.log)"
 fi
+echo "--- pvh1 console (grant table and balloon lines):"
+grep -i -E 'grant|balloon' $C 2>/dev/null | tail -8 | sed 's/^/    /'
 echo "--- pvh1 console (last lines):"
 tail -15 $C 2>/dev/null | sed 's/^/    /'
 
@@ -64,3 +74,35 @@ if [ "$(cat /etc/xenrig-variant)" = rust ]; then
 	fi
 	xl destroy pvh2 2>/dev/null
 fi
+
+# Memory hotplug (CONFIG_XEN_BALLOON_MEMORY_HOTPLUG): a PVH domU booted with
+# all of its memory (memory = maxmem = 256 MiB) has no ballooned pages to
+# populate when its maximum and target are raised to 512 MiB; the balloon
+# driver must add a memory resource above its RAM, have it onlined (here by
+# memhp_default_state=online; distributions use a udev rule), and populate
+# it. Both drivers do this on PVH guests. Then back down to 256 MiB.
+C3=/var/log/xen/console/guest-pvh3.log
+guest_kb() { tr -d '\r' < $C3 | sed -n 's/.*XENRIG-DOMU-MEM current_kb=\([0-9]*\) .*/\1/p' | tail -1; }
+guest_kb_near() { near "$(guest_kb)" "$1" 4096; }
+if domu_start pvh3 256 256 "memhp_default_state=online xenrig.role=memwatch" pvh; then
+	wait_until 30 sh -c "grep -q XENRIG-DOMU-MEM $C3"
+	k0=$(guest_kb)
+	if xl mem-max pvh3 512m && xl mem-set pvh3 512m &&
+		wait_until 120 domu_mem_near pvh3 512 && wait_until 30 guest_kb_near 524288; then
+		pass domu-pvh-hotplug-grow
+	else
+		fail domu-pvh-hotplug-grow "xl list says $(domu_mem pvh3) MiB, the guest current_kb=$(guest_kb) (was $k0), want 512 MiB: $(grep -i -E 'hotplug|memory|balloon' $C3 | tail -3)"
+	fi
+	xl mem-set pvh3 256m
+	if wait_until 90 domu_mem_near pvh3 256 && wait_until 30 guest_kb_near 262144; then
+		pass domu-pvh-hotplug-back-down
+	else
+		fail domu-pvh-hotplug-back-down "xl list says $(domu_mem pvh3) MiB, the guest current_kb=$(guest_kb), want 256 MiB"
+	fi
+	expect domu-pvh-hotplug-no-oops "$(grep -c -E 'BUG:|WARNING:|Oops|Call Trace' $C3)" 0
+	echo "--- pvh3 console (balloon and memory lines):"
+	grep -i -E 'balloon|hotplug|System RAM' $C3 | tail -8 | sed 's/^/    /'
+else
+	fail domu-pvh-hotplug-grow "pvh3 did not boot: $(tail -3 $C3)"
+fi
+xl destroy pvh3 2>/dev/null
