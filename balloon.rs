@@ -635,8 +635,8 @@ fn balloon_init() -> Result {
     }
     set_stat(Stat::CurrentPages, current);
     set_stat(Stat::TargetPages, current);
-    set_stat(Stat::BalloonLow, 0);
-    set_stat(Stat::BalloonHigh, 0);
+    // `balloon_low`/`balloon_high` start at 0 and already count any page an early
+    // `xen_alloc_ballooned_pages()` caller left in the balloon (C resets them here).
     set_stat(Stat::TotalPages, current);
     set_stat(Stat::ScheduleDelay, 1);
     set_stat(Stat::MaxScheduleDelay, 32);
