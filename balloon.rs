@@ -116,6 +116,13 @@ fn set_stat(f: Stat, v: u64) {
     BalloonStats::get_static().set(f, v)
 }
 
+/// Whether pages going back to Xen must be cleared first; read once per batch. With
+/// init_on_free the allocator cleared each page when it was freed: it is already zero, and
+/// scrubbing it again would clear it twice.
+fn scrub_going_down() -> bool {
+    !platform::init_on_free() && xen::scrub_enabled()
+}
+
 fn current_credit() -> i64 {
     stat(Stat::TargetPages) as i64 - stat(Stat::CurrentPages) as i64
 }
@@ -243,9 +250,7 @@ impl Inner {
         if n == 0 {
             return None;
         }
-        // As in `decrease_reservation`: cleared once, counted once, unless init_on_free did it.
-        let scrub = !platform::init_on_free() && xen::scrub_enabled();
-        if scrub {
+        if scrub_going_down() {
             for block in blocks[..n].iter_mut().flatten() {
                 block.clear();
             }
@@ -297,9 +302,7 @@ impl Inner {
         }
         let mut state = State::Done;
         let want = (nr_pages as usize).min(BATCH);
-        // With init_on_free the allocator cleared the page when it was freed: it is already
-        // zero, scrubbing it again would clear it twice. The switch is read once per batch.
-        let scrub = !platform::init_on_free() && kernel::xen::scrub_enabled();
+        let scrub = scrub_going_down();
         while self.batch.len() < want {
             let Some(mut page) = BalloonPage::alloc(mode) else {
                 state = State::Again;
