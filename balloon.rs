@@ -11,6 +11,17 @@
 //! `init_on_alloc`, since nothing in the guest ever reads them again. With `xen_scrub_pages` on
 //! they are cleared once, by the scrub, before they leave.
 
+#[path = "balloon/c_api.rs"]
+mod c_api;
+#[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
+#[path = "balloon/hotplug.rs"]
+mod hotplug;
+#[path = "balloon/pages.rs"]
+mod pages;
+#[path = "balloon/stats.rs"]
+mod stats;
+
+use c_api::{PagesIn, PagesOut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     attribute_group, attribute_groups, c_str,
@@ -22,15 +33,13 @@ use kernel::{
     sysfs::{self, DeviceAttribute, ShowBuf, SystemDevice},
     sysfs_emit,
     time::Jiffies,
-    xen::{
-        self,
-        balloon::{
-            self as platform, reservation, AllocMode, BalloonBlock, BalloonPage, BalloonStats,
-            Frame, PageBatch, PageList, PagesIn, PagesOut, Stat, BLOCK_PAGES,
-        },
-        xenbus,
-    },
+    xen::{self, xenbus},
 };
+use pages::{
+    self as platform, reservation, AllocMode, BalloonBlock, BalloonPage, Frame, PageBatch,
+    PageList, BLOCK_PAGES,
+};
+use stats::{BalloonStats, Stat};
 
 type Guard<'a> = kernel::sync::lock::Guard<'a, Inner, kernel::sync::lock::mutex::MutexBackend>;
 
@@ -191,7 +200,9 @@ impl Inner {
     fn increase_reservation(&mut self, nr_pages: u64) -> State {
         let n = (nr_pages as usize).min(BATCH);
         let n = self.pages.front_xen_pfns(&mut self.frames[..n]);
-        let done = match reservation::increase(&mut self.frames[..n]) {
+        // SAFETY: The frames are those of the first `n` pages of the balloon, which owns them:
+        // ballooned pages, without memory behind them, each listed once.
+        let done = match unsafe { reservation::increase(&mut self.frames[..n]) } {
             Ok(done) if done > 0 => done.min(n),
             _ => return State::Again,
         };
@@ -207,14 +218,18 @@ impl Inner {
             }
         }
         let done = self.batch.len();
-        if let Err(e) = self.batch.map_all(&self.frames[..done]) {
+        // SAFETY: Xen populated `frames[i]` for the `i`-th page taken from the front of the
+        // balloon, the page whose frame was passed at `i`, in the same order.
+        if let Err(e) = unsafe { self.batch.map_all(&self.frames[..done]) } {
             // The pages are as they were in the balloon: the frames go back to Xen.
             pr_err!(
                 "increase_reservation: cannot map {} pages ({})\n",
                 done,
                 e.to_errno()
             );
-            let back = reservation::decrease(&mut self.frames[..done]);
+            // SAFETY: The batch owns the pages, unmapped again by `map_all`'s failure; they go
+            // back to the balloon below and nobody touches them.
+            let back = unsafe { reservation::decrease(&mut self.frames[..done]) };
             if back != Ok(done) {
                 pr_err!(
                     "increase_reservation: Xen took back {:?} of {} frames\n",
@@ -226,7 +241,8 @@ impl Inner {
             self.batch.drain(|page| Self::append_to(pages, page));
             return State::Again;
         }
-        self.batch.drain(|page| page.release());
+        // SAFETY: Populated and mapped by `map_all`.
+        self.batch.drain(|page| unsafe { page.release() });
         set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) + done as u64);
         COUNTERS.in_.fetch_add(done as u64, Ordering::Relaxed);
         State::Done
@@ -252,11 +268,14 @@ impl Inner {
         }
         if scrub_going_down() {
             for block in blocks[..n].iter_mut().flatten() {
+                // The block is still ours and mapped (type invariant).
                 block.clear();
             }
             xen::count_scrubbed(n * BLOCK_PAGES);
         }
-        let done = match reservation::decrease_blocks(&mut self.frames[..n]) {
+        // SAFETY: The frames start the blocks held in `blocks`, which nobody touches until Xen
+        // took them (they go into the balloon below) or refused them.
+        let done = match unsafe { reservation::decrease_blocks(&mut self.frames[..n]) } {
             Ok(done) => done.min(n),
             Err(e) => {
                 pr_info!(
@@ -274,7 +293,8 @@ impl Inner {
                     block.into_pages(|page| Self::append_to(pages, page));
                 } else {
                     // Still ours and mapped: back to the allocator, nothing changed.
-                    block.into_pages(|page| page.release());
+                    // SAFETY: The pages of a block Xen did not take are backed and mapped.
+                    block.into_pages(|page| unsafe { page.release() });
                 }
             }
         }
@@ -309,11 +329,13 @@ impl Inner {
                 break;
             };
             if scrub {
-                page.clear();
+                // SAFETY: Just allocated: backed and mapped.
+                unsafe { page.clear() };
             }
             if let Err(page) = self.batch.push(page) {
                 // Cannot happen (`want <= BATCH`); the page goes back.
-                page.release();
+                // SAFETY: Just allocated: backed and mapped.
+                unsafe { page.release() };
                 break;
             }
         }
@@ -333,7 +355,9 @@ impl Inner {
                 n,
                 e.to_errno()
             );
-            self.batch.drain(|page| page.release());
+            // SAFETY: `unmap_all` restored the mappings: the pages, just allocated, are backed
+            // and mapped.
+            self.batch.drain(|page| unsafe { page.release() });
             return State::Again;
         }
         let pages = &mut self.pages;
@@ -341,7 +365,9 @@ impl Inner {
         if n > 0 {
             platform::flush_tlbs();
         }
-        match reservation::decrease(&mut self.frames[..n]) {
+        // SAFETY: The frames are those of the pages just moved into the balloon, unmapped; the
+        // balloon owns them and nobody touches them until they are populated again.
+        match unsafe { reservation::decrease(&mut self.frames[..n]) } {
             Ok(done) if done == n => {}
             other => {
                 // Xen kept some frames: the C driver stops the kernel here (BUG_ON). Keep the
@@ -360,7 +386,7 @@ impl Inner {
 
     #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
     fn reserve_additional_memory(guard: &mut Guard<'_>) -> State {
-        use kernel::xen::balloon::hotplug::{pages_per_section, Resource};
+        use hotplug::{pages_per_section, Resource};
         let credit = stat(Stat::TargetPages) as i64 + stat(Stat::TargetUnpopulated) as i64
             - stat(Stat::TotalPages) as i64;
         // Already hotplugged enough pages? Wait for them to be onlined.
@@ -373,7 +399,7 @@ impl Inner {
             pr_err!("Cannot allocate new System RAM resource\n");
             return State::Canceled;
         };
-        if !res.invalidate_p2m(pages) {
+        if !res.invalidate_p2m() {
             pr_warn!("set_phys_to_machine() failed, no memory added\n");
             return State::Canceled;
         }
@@ -399,7 +425,7 @@ impl Inner {
 
 #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
 fn hotplug_unpopulated() -> bool {
-    kernel::xen::balloon::hotplug::HOTPLUG_UNPOPULATED.load(Ordering::Relaxed) != 0
+    hotplug::HOTPLUG_UNPOPULATED.load(Ordering::Relaxed) != 0
 }
 
 #[cfg(not(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG))]
@@ -598,13 +624,6 @@ fn memory_online() {
     }
 }
 
-kernel::export_balloon_api! {
-    alloc: alloc_ballooned,
-    free: free_ballooned,
-    set_target: set_target,
-    init: sysfs_init,
-}
-
 #[link_section = ".init.text"]
 fn balloon_init() -> Result {
     if !xen::domain() {
@@ -650,7 +669,6 @@ fn balloon_init() -> Result {
 
     #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
     {
-        use kernel::xen::balloon::hotplug;
         hotplug::set_online_page_callback(online_page)?;
         hotplug::on_memory_online(memory_online)?;
         hotplug::register_sysctl()?;
@@ -660,19 +678,23 @@ fn balloon_init() -> Result {
     let mut underflow = false;
     {
         let mut guard = b.inner.lock();
-        platform::take_extra_memory(
-            |page| guard.append(page),
-            |pages| {
-                if append_regions {
-                    set_stat(Stat::TotalPages, stat(Stat::TotalPages) + pages);
-                } else if pages >= stat(Stat::CurrentPages) || pages >= stat(Stat::TargetPages) {
-                    underflow = true;
-                } else {
-                    set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - pages);
-                    set_stat(Stat::TargetPages, stat(Stat::TargetPages) - pages);
-                }
-            },
-        );
+        // SAFETY: `balloon_init` is an initcall in `.init.text`: init memory is still there.
+        unsafe {
+            platform::take_extra_memory(
+                |page| guard.append(page),
+                |pages| {
+                    if append_regions {
+                        set_stat(Stat::TotalPages, stat(Stat::TotalPages) + pages);
+                    } else if pages >= stat(Stat::CurrentPages) || pages >= stat(Stat::TargetPages)
+                    {
+                        underflow = true;
+                    } else {
+                        set_stat(Stat::CurrentPages, stat(Stat::CurrentPages) - pages);
+                        set_stat(Stat::TargetPages, stat(Stat::TargetPages) - pages);
+                    }
+                },
+            )
+        };
     }
     if underflow {
         pr_warn!("Extra pages underflow current target\n");

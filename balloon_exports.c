@@ -1,41 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C interface of the Rust balloon driver (balloon.rs): the statistics
- * and functions that include/xen/balloon.h declares, with the names and
- * export licences of drivers/xen/balloon.c and xen-balloon.c, so that
- * gntdev, privcmd, the grant table and unpopulated-alloc build and load
- * unchanged. Each function calls its rust_ twin from balloon.rs.
+ * The C side of the Rust balloon driver (balloon.rs).
+ *
+ * balloon/c_api.rs defines the functions of include/xen/balloon.h under their
+ * C names; this file exports them with the licences of drivers/xen/balloon.c
+ * and xen-balloon.c, and defines balloon_stats, so that gntdev, privcmd, the
+ * grant table and unpopulated-alloc build and load unchanged.
+ *
+ * It also holds the only call of balloon_alloc_pages_noinit() in the kernel.
+ * That call, like everything of balloon.rs, is built in and not exported:
+ * no module can obtain a page that init_on_alloc did not zero.
  */
 
 #include <linux/export.h>
-#include <linux/mm_types.h>
+#include <linux/gfp.h>
 #include <xen/balloon.h>
+#include <xen/interface/memory.h>
+#include <asm/xen/hypercall.h>
 
 #include "balloon_rust.h"
 
 struct balloon_stats balloon_stats;
 EXPORT_SYMBOL_GPL(balloon_stats);
-
-void balloon_set_new_target(unsigned long target)
-{
-	rust_balloon_set_new_target(target);
-}
 EXPORT_SYMBOL_GPL(balloon_set_new_target);
-
-int xen_alloc_ballooned_pages(unsigned int nr_pages, struct page **pages)
-{
-	return rust_xen_alloc_ballooned_pages(nr_pages, pages);
-}
 EXPORT_SYMBOL(xen_alloc_ballooned_pages);
-
-void xen_free_ballooned_pages(unsigned int nr_pages, struct page **pages)
-{
-	rust_xen_free_ballooned_pages(nr_pages, pages);
-}
 EXPORT_SYMBOL(xen_free_ballooned_pages);
-
-void xen_balloon_init(void)
-{
-	rust_xen_balloon_init();
-}
 EXPORT_SYMBOL_GPL(xen_balloon_init);
+
+/*
+ * balloon_alloc_pages_noinit() is a macro (alloc_hooks()): memory allocation
+ * profiling charges the balloon's pages to this line.
+ */
+struct page *xen_balloon_alloc_noinit(gfp_t gfp, unsigned int order)
+{
+	return balloon_alloc_pages_noinit(gfp, order);
+}
+
+long xen_balloon_decrease_blocks(xen_pfn_t *frames, unsigned long count,
+				 unsigned int order)
+{
+	struct xen_memory_reservation reservation = {
+		.nr_extents = count,
+		.extent_order = order,
+		.domid = DOMID_SELF,
+	};
+
+	set_xen_guest_handle(reservation.extent_start, frames);
+	return HYPERVISOR_memory_op(XENMEM_decrease_reservation, &reservation);
+}

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Entry points defined in balloon.rs (kernel::export_balloon_api!), called
- * by balloon_exports.c.
+ * Functions balloon_exports.c provides to the Rust balloon driver
+ * (balloon/pages.rs). Built in, never exported to modules.
  */
 #ifndef _XEN_RUST_BALLOON_RUST_H
 #define _XEN_RUST_BALLOON_RUST_H
 
+#include <linux/types.h>
+#include <xen/interface/xen.h>
+
 struct page;
 
-void rust_balloon_set_new_target(unsigned long target);
-int rust_xen_alloc_ballooned_pages(unsigned int nr_pages, struct page **pages);
-void rust_xen_free_ballooned_pages(unsigned int nr_pages, struct page **pages);
-void rust_xen_balloon_init(void);
+/* balloon_alloc_pages_noinit(): pages without init_on_alloc zeroing. */
+struct page *xen_balloon_alloc_noinit(gfp_t gfp, unsigned int order);
+/* XENMEM_decrease_reservation of @count blocks of 2^@order frames each. */
+long xen_balloon_decrease_blocks(xen_pfn_t *frames, unsigned long count,
+				 unsigned int order);
 
 #endif /* _XEN_RUST_BALLOON_RUST_H */

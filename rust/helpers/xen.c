@@ -54,21 +54,6 @@ long rust_helper_xen_current_reservation(void)
 	return HYPERVISOR_memory_op(XENMEM_current_reservation, &domid);
 }
 
-/* XENMEM_decrease_reservation of @count blocks of 2^@order frames each. */
-long rust_helper_xen_decrease_reservation_order(xen_pfn_t *frames,
-						unsigned long count,
-						unsigned int order)
-{
-	struct xen_memory_reservation reservation = {
-		.nr_extents = count,
-		.extent_order = order,
-		.domid = DOMID_SELF,
-	};
-
-	set_xen_guest_handle(reservation.extent_start, frames);
-	return HYPERVISOR_memory_op(XENMEM_decrease_reservation, &reservation);
-}
-
 xen_pfn_t rust_helper_page_to_xen_pfn(struct page *page)
 {
 	return page_to_xen_pfn(page);

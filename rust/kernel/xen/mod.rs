@@ -8,9 +8,6 @@
 
 use crate::bindings;
 
-// Needs balloon_alloc_pages_noinit() and the Rust scrub, which the balloon option selects.
-#[cfg(CONFIG_XEN_BALLOON_RUST)]
-pub mod balloon;
 #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
 pub mod grant_table;
 pub mod share;

@@ -1,36 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Pages a Xen balloon driver holds, and the C interface of the balloon.
+//! The pages the balloon holds, and the hypercalls that move their frames.
 //!
-//! C headers: [`include/xen/balloon.h`](srctree/include/xen/balloon.h),
-//! [`include/xen/mem-reservation.h`](srctree/include/xen/mem-reservation.h),
-//! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h)
+//! C headers: [`include/xen/mem-reservation.h`](srctree/include/xen/mem-reservation.h),
+//! [`include/linux/gfp.h`](srctree/include/linux/gfp.h)
 //!
 //! A [`BalloonPage`] is a page the balloon owns: taken from the page allocator (or found in a
 //! memory region Xen left unpopulated), not used by anybody else, possibly without a machine
 //! frame behind it. [`PageList`] threads such pages through their `lru` field, as C balloon
 //! drivers do, so holding a million ballooned pages costs no memory. [`reservation`] moves
-//! frames between the guest and the hypervisor; [`export_balloon_api!`] implements the C
-//! functions of `include/xen/balloon.h` with safe Rust functions.
+//! frames between the guest and the hypervisor.
 //!
-//! [`export_balloon_api!`]: crate::export_balloon_api
+//! This module is the only Rust code that reaches `balloon_alloc_pages_noinit()`, the
+//! allocation without `init_on_alloc` zeroing, and it does so through `balloon_exports.c`,
+//! which is built into the kernel and exports neither that call nor anything of this crate:
+//! no module can obtain an unzeroed page through the balloon.
 
-use crate::{
+use core::{
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicBool, Ordering},
+};
+use kernel::{
     bindings,
     error::{code::*, to_result, Error, Result},
-};
-use core::{
-    cell::UnsafeCell,
-    ptr::{self, NonNull},
-    sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering},
+    ffi::{c_long, c_uint, c_ulong},
 };
 
+extern "C" {
+    // Defined in `balloon_exports.c`, built in and not exported (see `balloon_rust.h`).
+    fn xen_balloon_alloc_noinit(gfp: bindings::gfp_t, order: c_uint) -> *mut bindings::page;
+    fn xen_balloon_decrease_blocks(frames: *mut Frame, count: c_ulong, order: c_uint) -> c_long;
+}
+
 /// A Xen page frame number (a PFN or a GFN, as the hypercall wants it).
-pub type Frame = bindings::xen_pfn_t;
+pub(crate) type Frame = bindings::xen_pfn_t;
 
 /// How hard the allocator may try for a page to balloon out.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum AllocMode {
+pub(crate) enum AllocMode {
     /// Give up quickly and quietly, never dip into reserves (C's `GFP_BALLOON`): ballooning
     /// must not cause an OOM kill.
     Balloon,
@@ -41,7 +48,7 @@ pub enum AllocMode {
 impl AllocMode {
     /// Whether [`BalloonPage::alloc`] now skips a zeroing that `init_on_alloc` would do for the
     /// same allocation (`false` when `init_on_alloc` is off or `init_on_free` is on).
-    pub fn skips_zeroing(self) -> bool {
+    pub(crate) fn skips_zeroing(self) -> bool {
         // SAFETY: Reads static keys.
         unsafe { bindings::want_init_on_alloc(self.gfp()) && !bindings::want_init_on_free() }
     }
@@ -61,12 +68,16 @@ impl AllocMode {
 
 /// A page owned by the balloon.
 ///
+/// Whether memory backs the page (and, on PV guests, whether the kernel maps it) is not part of
+/// the type: a page in the balloon has none. What needs memory behind the page
+/// ([`BalloonPage::clear`], [`BalloonPage::release`]) is `unsafe`.
+///
 /// # Invariants
 ///
 /// `page` is a valid `struct page` that is not in the page allocator and that nobody but this
 /// value uses; its `lru` field is free for [`PageList`]. It is a page on its own (order 0, not
 /// part of a compound page), so it is also its own folio.
-pub struct BalloonPage {
+pub(crate) struct BalloonPage {
     page: NonNull<bindings::page>,
 }
 
@@ -74,7 +85,7 @@ pub struct BalloonPage {
 unsafe impl Send for BalloonPage {}
 
 /// Whether freed pages are cleared (`init_on_free`): pages from the allocator are then zero.
-pub fn init_on_free() -> bool {
+pub(crate) fn init_on_free() -> bool {
     // SAFETY: Reads a static key.
     unsafe { bindings::want_init_on_free() }
 }
@@ -86,10 +97,10 @@ impl BalloonPage {
     /// Its content is whatever the previous user left; the page must leave the guest (or go back
     /// to the allocator with [`BalloonPage::release`]) and is never read by the kernel. Whether
     /// that skipped a zeroing is [`AllocMode::skips_zeroing`].
-    pub fn alloc(mode: AllocMode) -> Option<Self> {
+    pub(crate) fn alloc(mode: AllocMode) -> Option<Self> {
         let gfp = mode.gfp();
         // SAFETY: `gfp` has no `__GFP_ZERO`; the page goes to the balloon only.
-        let page = NonNull::new(unsafe { bindings::balloon_alloc_pages_noinit(gfp, 0) })?;
+        let page = NonNull::new(unsafe { xen_balloon_alloc_noinit(gfp, 0) })?;
         // SAFETY: The page was just allocated and is ours.
         unsafe { bindings::adjust_managed_page_count(page.as_ptr(), -1) };
         // INVARIANT: Freshly allocated, owned by us alone.
@@ -115,46 +126,51 @@ impl BalloonPage {
     /// # Safety
     ///
     /// A non-null `page` must satisfy the type invariant.
-    pub unsafe fn from_raw(page: *mut bindings::page) -> Option<Self> {
+    pub(crate) unsafe fn from_raw(page: *mut bindings::page) -> Option<Self> {
         // INVARIANT: By the safety requirements.
         NonNull::new(page).map(|page| Self { page })
     }
 
     /// Gives up ownership to C code.
-    pub fn into_raw(self) -> *mut bindings::page {
+    pub(crate) fn into_raw(self) -> *mut bindings::page {
         self.page.as_ptr()
     }
 
     /// Whether this is a high-memory page.
-    pub fn is_highmem(&self) -> bool {
+    pub(crate) fn is_highmem(&self) -> bool {
         // SAFETY: The page is valid (type invariant).
         unsafe { page_is_highmem(self.page.as_ptr()) }
     }
 
     /// The page frame number.
-    pub fn pfn(&self) -> u64 {
+    pub(crate) fn pfn(&self) -> u64 {
         // SAFETY: The page is valid (type invariant).
         unsafe { bindings::page_to_pfn(self.page.as_ptr()) as u64 }
     }
 
     /// The frame to pass to `XENMEM_populate_physmap` for this page.
-    pub fn xen_pfn(&self) -> Frame {
+    pub(crate) fn xen_pfn(&self) -> Frame {
         // SAFETY: The page is valid (type invariant).
         unsafe { bindings::page_to_xen_pfn(self.page.as_ptr()) }
     }
 
     /// The frame to pass to `XENMEM_decrease_reservation` for this page.
-    pub fn gfn(&self) -> Frame {
+    pub(crate) fn gfn(&self) -> Frame {
         // SAFETY: The page is valid (type invariant).
         unsafe { bindings::xen_page_to_gfn(self.page.as_ptr()) as Frame }
     }
 
     /// Fills the page with zeroes, for a balloon that scrubs pages itself: it reads the
-    /// `xen_scrub_pages` switch once per batch ([`crate::xen::scrub_enabled`]) and counts the
-    /// cleared pages once per batch ([`crate::xen::count_scrubbed`]).
-    pub fn clear(&mut self) {
+    /// `xen_scrub_pages` switch once per batch ([`kernel::xen::scrub_enabled`]) and counts the
+    /// cleared pages once per batch ([`kernel::xen::count_scrubbed`]).
+    ///
+    /// # Safety
+    ///
+    /// Memory must back the page and the kernel must map it: it never left the guest, or it
+    /// was populated and mapped again.
+    pub(crate) unsafe fn clear(&mut self) {
         // SAFETY: The page is valid and exclusively ours (type invariant): writing all of it
-        // races with nobody.
+        // races with nobody. Memory backs it and it is mapped (safety requirements).
         unsafe { bindings::clear_highpage(self.page.as_ptr()) };
     }
 
@@ -166,20 +182,20 @@ impl BalloonPage {
 
     /// Marks the page as offline (`PageOffline`), as ballooned pages are; a page already marked
     /// stays so.
-    pub fn set_offline(&mut self) {
+    pub(crate) fn set_offline(&mut self) {
         // SAFETY: The page is valid and ours, and its own folio (type invariant).
         unsafe { bindings::__folio_set_offline(self.folio()) };
     }
 
     /// Clears the offline mark.
-    pub fn clear_offline(&mut self) {
+    pub(crate) fn clear_offline(&mut self) {
         // SAFETY: The page is valid and ours, and its own folio (type invariant).
         unsafe { bindings::__folio_clear_offline(self.folio()) };
     }
 
     /// Allocates the P2M entry of the page (PV guests), so it can be used for grant mappings.
-    pub fn alloc_p2m_entry(&self) -> Result {
-        if crate::xen::auto_translated() {
+    pub(crate) fn alloc_p2m_entry(&self) -> Result {
+        if kernel::xen::auto_translated() {
             return Ok(());
         }
         #[cfg(CONFIG_XEN_HAVE_PVMMU)]
@@ -193,8 +209,14 @@ impl BalloonPage {
 
     /// Gives a populated page back to the page allocator (`free_reserved_page()`), counting it
     /// as managed memory again.
-    pub fn release(self) {
-        // SAFETY: The page is ours and backed by memory again; the allocator takes it over.
+    ///
+    /// # Safety
+    ///
+    /// Memory must back the page and the kernel must map it, as for [`BalloonPage::clear`]:
+    /// the allocator hands it to anybody.
+    pub(crate) unsafe fn release(self) {
+        // SAFETY: The page is ours (type invariant) and backed and mapped (safety
+        // requirements); the allocator takes it over.
         unsafe { bindings::free_reserved_page(self.page.as_ptr()) };
     }
 
@@ -209,9 +231,9 @@ impl BalloonPage {
 }
 
 /// The order of a [`BalloonBlock`]: 2 MiB of 4 KiB pages.
-pub const BLOCK_ORDER: u32 = 9;
+pub(crate) const BLOCK_ORDER: u32 = 9;
 /// Pages in a [`BalloonBlock`].
-pub const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
+pub(crate) const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
 
 /// A naturally aligned block of [`BLOCK_PAGES`] pages taken for the balloon at once, for a
 /// guest whose frames the hypervisor translates: Xen releases such a block in one step where
@@ -221,8 +243,10 @@ pub const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
 /// # Invariants
 ///
 /// `first` is the first of [`BLOCK_PAGES`] order-0 pages with consecutive frame numbers (the
-/// block was split), each satisfying [`BalloonPage`]'s invariant, all owned by this value.
-pub struct BalloonBlock {
+/// block was split), each satisfying [`BalloonPage`]'s invariant, all owned by this value and
+/// all backed by memory and mapped (a block is consumed by [`BalloonBlock::into_pages`] before
+/// its frames can leave the guest).
+pub(crate) struct BalloonBlock {
     first: NonNull<bindings::page>,
 }
 
@@ -233,44 +257,41 @@ impl BalloonBlock {
     /// Takes a free block from the allocator, without `init_on_alloc` zeroing (as
     /// [`BalloonPage::alloc`]) and without reclaim or compaction: `None` when no block is free,
     /// and the caller falls back to single pages. Removes the pages from the managed count.
-    pub fn alloc() -> Option<Self> {
+    pub(crate) fn alloc() -> Option<Self> {
         let gfp = AllocMode::Balloon.gfp() & !bindings::__GFP_DIRECT_RECLAIM;
         // SAFETY: `gfp` has neither `__GFP_ZERO` nor `__GFP_COMP`; the pages go to the balloon
         // only.
-        let first =
-            NonNull::new(unsafe { bindings::balloon_alloc_pages_noinit(gfp, BLOCK_ORDER) })?;
+        let first = NonNull::new(unsafe { xen_balloon_alloc_noinit(gfp, BLOCK_ORDER) })?;
         // SAFETY: A block just allocated, ours: split it into order-0 pages, each with its own
         // reference, and take them out of the managed count.
         unsafe {
             bindings::split_page(first.as_ptr(), BLOCK_ORDER as _);
-            bindings::adjust_managed_page_count(
-                first.as_ptr(),
-                -(BLOCK_PAGES as crate::ffi::c_long),
-            );
+            bindings::adjust_managed_page_count(first.as_ptr(), -(BLOCK_PAGES as c_long));
         }
-        // INVARIANT: Split into order-0 pages with consecutive frames, owned by us alone.
+        // INVARIANT: Split into order-0 pages with consecutive frames, owned by us alone, and
+        // just allocated: backed and mapped.
         Some(Self { first })
     }
 
     /// The frame to pass to `XENMEM_decrease_reservation` for the block: its first frame.
-    pub fn gfn(&self) -> Frame {
+    pub(crate) fn gfn(&self) -> Frame {
         // SAFETY: A valid page (type invariant).
         unsafe { bindings::xen_page_to_gfn(self.first.as_ptr()) as Frame }
     }
 
     /// Fills every page of the block with zeroes (see [`BalloonPage::clear`]).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         // SAFETY: A valid page (type invariant).
         let pfn = unsafe { bindings::page_to_pfn(self.first.as_ptr()) };
-        for i in 0..BLOCK_PAGES as crate::ffi::c_ulong {
-            // SAFETY: The block's pages have consecutive frames and are ours (type invariant):
-            // writing them races with nobody.
+        for i in 0..BLOCK_PAGES as c_ulong {
+            // SAFETY: The block's pages have consecutive frames, are ours, and are backed and
+            // mapped (type invariant): writing them races with nobody.
             unsafe { bindings::clear_highpage(bindings::pfn_to_page(pfn + i)) };
         }
     }
 
     /// Hands each page of the block to `f`, in frame order.
-    pub fn into_pages(self, mut f: impl FnMut(BalloonPage)) {
+    pub(crate) fn into_pages(self, mut f: impl FnMut(BalloonPage)) {
         // SAFETY: A valid page (type invariant).
         let pfn = unsafe { bindings::page_to_pfn(self.first.as_ptr()) } as u64;
         for i in 0..BLOCK_PAGES as u64 {
@@ -282,7 +303,7 @@ impl BalloonBlock {
 }
 
 /// The most pages a [`PageBatch`] holds: one page of frame numbers, the balloon's batch.
-pub const BATCH: usize = crate::page::PAGE_SIZE / core::mem::size_of::<Frame>();
+pub(crate) const BATCH: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Frame>();
 
 /// Mapping changes per `HYPERVISOR_multicall` when a PV guest unmaps or maps the pages of a
 /// [`PageBatch`]: one entry into the hypervisor per 64 pages instead of one per page.
@@ -291,7 +312,7 @@ const MULTICALL_BATCH: usize = 64;
 
 /// `INVALID_P2M_ENTRY` (`arch/x86/include/asm/xen/page.h`): no frame behind a PFN.
 #[cfg(CONFIG_XEN_HAVE_PVMMU)]
-const INVALID_P2M_ENTRY: crate::ffi::c_ulong = !0;
+const INVALID_P2M_ENTRY: c_ulong = !0;
 
 /// Up to [`BATCH`] balloon pages in an array, for the operations C does on an array of pages
 /// at once (`struct page *pages[]`): one call per batch instead of one per page.
@@ -299,7 +320,7 @@ const INVALID_P2M_ENTRY: crate::ffi::c_ulong = !0;
 /// # Invariants
 ///
 /// `pages[..len]` are pages owned by the batch, each satisfying [`BalloonPage`]'s invariant.
-pub struct PageBatch {
+pub(crate) struct PageBatch {
     pages: [*mut bindings::page; BATCH],
     len: usize,
     #[cfg(CONFIG_XEN_HAVE_PVMMU)]
@@ -311,9 +332,9 @@ unsafe impl Send for PageBatch {}
 
 impl PageBatch {
     /// An empty batch, on the heap (it is a few pages in size: it never lives on the stack).
-    pub fn new(flags: crate::alloc::Flags) -> Result<crate::alloc::KBox<Self>> {
+    pub(crate) fn new(flags: kernel::alloc::Flags) -> Result<kernel::alloc::KBox<Self>> {
         let batch =
-            crate::alloc::KBox::<Self>::new_uninit(flags | crate::alloc::flags::__GFP_ZERO)?;
+            kernel::alloc::KBox::<Self>::new_uninit(flags | kernel::alloc::flags::__GFP_ZERO)?;
         // SAFETY: The memory is zeroed, and all zeroes is an empty batch: a length of 0, null
         // page pointers and multicall entries, which are plain integers.
         // INVARIANT: Empty.
@@ -321,17 +342,17 @@ impl PageBatch {
     }
 
     /// The number of pages in the batch.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Adds a page at the end; gives it back when the batch is full.
-    pub fn push(&mut self, page: BalloonPage) -> core::result::Result<(), BalloonPage> {
+    pub(crate) fn push(&mut self, page: BalloonPage) -> core::result::Result<(), BalloonPage> {
         if self.len == BATCH {
             return Err(page);
         }
@@ -342,7 +363,7 @@ impl PageBatch {
     }
 
     /// Writes the [`BalloonPage::gfn`] of each page to `out`, in order; returns how many.
-    pub fn gfns(&self, out: &mut [Frame]) -> usize {
+    pub(crate) fn gfns(&self, out: &mut [Frame]) -> usize {
         let n = self.len.min(out.len());
         for (o, page) in out.iter_mut().zip(&self.pages[..n]) {
             // SAFETY: An owned, valid page (type invariant).
@@ -357,16 +378,16 @@ impl PageBatch {
     /// The mapping changes go to the hypervisor in multicalls. Should it refuse one (C's
     /// `xenmem_reservation_va_mapping_reset()` stops the kernel then), the mappings already
     /// removed are restored and the error is returned: nothing has changed.
-    pub fn unmap_all(&mut self) -> Result {
+    pub(crate) fn unmap_all(&mut self) -> Result {
         #[cfg(CONFIG_XEN_HAVE_PVMMU)]
-        if !crate::xen::auto_translated() {
+        if !kernel::xen::auto_translated() {
             // The P2M still holds each page's machine frame, for the restore.
             if let Err((e, done)) = self.set_mappings(self.len, |_, _| bindings::pte_t { pte: 0 }) {
                 // SAFETY: Any PFN is accepted (an unknown one gives `INVALID_P2M_ENTRY`).
                 let restore =
                     |_, pfn| unsafe { bindings::xen_kernel_pte(bindings::__pfn_to_mfn(pfn)) };
                 if self.set_mappings(done, restore).is_err() {
-                    crate::pr_err!("xen: cannot restore the mappings of ballooned pages\n");
+                    kernel::pr_err!("xen: cannot restore the mappings of ballooned pages\n");
                 }
                 return Err(e);
             }
@@ -381,16 +402,22 @@ impl PageBatch {
     /// Should the hypervisor refuse a mapping (C's `xenmem_reservation_va_mapping_update()`
     /// stops the kernel then), the pages are unmapped and their P2M entries invalid again, as
     /// before the call, and the error is returned: the frames must then go back to Xen.
-    pub fn map_all(&mut self, frames: &[Frame]) -> Result {
+    ///
+    /// # Safety
+    ///
+    /// `frames[i]` must be the frame [`reservation::increase`] populated for page `i` of the
+    /// batch, given to no other page: the kernel then maps each page to its own new memory.
+    pub(crate) unsafe fn map_all(&mut self, frames: &[Frame]) -> Result {
         if frames.len() < self.len {
             return Err(EINVAL);
         }
         #[cfg(CONFIG_XEN_HAVE_PVMMU)]
-        if !crate::xen::auto_translated() {
+        if !kernel::xen::auto_translated() {
             let mut p2m_ok = true;
             for (&page, &frame) in self.pages[..self.len].iter().zip(frames) {
                 // SAFETY: An owned, valid page (type invariant), backed by `frame` since the
-                // populate hypercall; nobody else uses the page or its P2M entry.
+                // populate hypercall (safety requirements); nobody else uses the page or its
+                // P2M entry.
                 p2m_ok &= unsafe {
                     bindings::set_phys_to_machine(bindings::page_to_pfn(page), frame as _)
                 };
@@ -407,7 +434,7 @@ impl PageBatch {
                     .set_mappings(done, |_, _| bindings::pte_t { pte: 0 })
                     .is_err()
                 {
-                    crate::pr_err!("xen: cannot undo the mappings of populated pages\n");
+                    kernel::pr_err!("xen: cannot undo the mappings of populated pages\n");
                 }
                 self.invalidate_p2m();
                 return Err(e);
@@ -435,7 +462,7 @@ impl PageBatch {
     fn set_mappings(
         &mut self,
         n: usize,
-        pte: impl Fn(usize, crate::ffi::c_ulong) -> bindings::pte_t,
+        pte: impl Fn(usize, c_ulong) -> bindings::pte_t,
     ) -> core::result::Result<(), (Error, usize)> {
         let mut queued = 0;
         for i in 0..n {
@@ -443,7 +470,7 @@ impl PageBatch {
             // SAFETY: An owned, valid page (type invariant).
             if !unsafe { page_is_highmem(page) } {
                 // SAFETY: A valid low-memory page: it has a kernel address.
-                let va = unsafe { bindings::lowmem_page_address(page) } as crate::ffi::c_ulong;
+                let va = unsafe { bindings::lowmem_page_address(page) } as c_ulong;
                 // SAFETY: As above.
                 let pfn = unsafe { bindings::page_to_pfn(page) };
                 // SAFETY: `queued < MULTICALL_BATCH`: a valid entry of ours. No TLB flush (0):
@@ -476,7 +503,7 @@ impl PageBatch {
     }
 
     /// Empties the batch, handing each page to `f` in order.
-    pub fn drain(&mut self, mut f: impl FnMut(BalloonPage)) {
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(BalloonPage)) {
         let n = core::mem::take(&mut self.len);
         for page in &self.pages[..n] {
             // SAFETY: An owned page (type invariant); the length no longer includes it.
@@ -496,13 +523,13 @@ impl Drop for PageBatch {
 
 /// Drops unused kmaps; before frames leave the guest and before their P2M entries change
 /// (`kmap_flush_unused()` reads PTEs).
-pub fn flush_kmaps() {
+pub(crate) fn flush_kmaps() {
     // SAFETY: No preconditions.
     unsafe { bindings::kmap_flush_unused() };
 }
 
 /// Flushes the TLBs of all CPUs, once the mappings of frames that leave the guest are gone.
-pub fn flush_tlbs() {
+pub(crate) fn flush_tlbs() {
     // SAFETY: No preconditions.
     unsafe { bindings::flush_tlb_all() };
 }
@@ -536,7 +563,7 @@ fn page_from_lru(lru: *mut bindings::list_head) -> *mut bindings::page {
 ///
 /// `head` and `tail` are null together, or point to the `lru` fields of the first and last of
 /// a chain of owned pages linked by `next`/`prev` (null at the ends), owned by this list.
-pub struct PageList {
+pub(crate) struct PageList {
     head: *mut bindings::list_head,
     tail: *mut bindings::list_head,
 }
@@ -546,7 +573,7 @@ unsafe impl Send for PageList {}
 
 impl PageList {
     /// An empty list.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             head: ptr::null_mut(),
             tail: ptr::null_mut(),
@@ -554,12 +581,12 @@ impl PageList {
     }
 
     /// Whether the list is empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.head.is_null()
     }
 
     /// Adds a page at the front.
-    pub fn push_front(&mut self, page: BalloonPage) {
+    pub(crate) fn push_front(&mut self, page: BalloonPage) {
         let lru = page.lru();
         // SAFETY: `lru` belongs to a page we own; `head` is null or a page of this list.
         unsafe {
@@ -576,7 +603,7 @@ impl PageList {
     }
 
     /// Adds a page at the back.
-    pub fn push_back(&mut self, page: BalloonPage) {
+    pub(crate) fn push_back(&mut self, page: BalloonPage) {
         let lru = page.lru();
         // SAFETY: As in `push_front`.
         unsafe {
@@ -593,7 +620,7 @@ impl PageList {
     }
 
     /// Removes the first page.
-    pub fn pop_front(&mut self) -> Option<BalloonPage> {
+    pub(crate) fn pop_front(&mut self) -> Option<BalloonPage> {
         if self.head.is_null() {
             return None;
         }
@@ -614,7 +641,7 @@ impl PageList {
     }
 
     /// Whether the first page is a high-memory page; `None` if the list is empty.
-    pub fn front_is_highmem(&self) -> Option<bool> {
+    pub(crate) fn front_is_highmem(&self) -> Option<bool> {
         if self.head.is_null() {
             return None;
         }
@@ -623,7 +650,7 @@ impl PageList {
     }
 
     /// Fills `out` with the [`BalloonPage::xen_pfn`] of the first pages; returns how many.
-    pub fn front_xen_pfns(&self, out: &mut [Frame]) -> usize {
+    pub(crate) fn front_xen_pfns(&self, out: &mut [Frame]) -> usize {
         let mut lru = self.head;
         let mut n = 0;
         while n < out.len() && !lru.is_null() {
@@ -654,37 +681,54 @@ impl Drop for PageList {
 }
 
 /// Hypercalls that move frames between the guest and the hypervisor.
-pub mod reservation {
+///
+/// They change what memory is behind a frame, so they are `unsafe`: giving away a frame the
+/// kernel still uses, or populating one it already has, breaks whatever lives there.
+pub(crate) mod reservation {
     use super::*;
 
     /// Asks Xen to populate the given frames (`XENMEM_populate_physmap`); returns how many of
     /// the first frames it populated. On PV guests the frames are updated to the machine frames.
-    pub fn increase(frames: &mut [Frame]) -> Result<usize> {
+    ///
+    /// # Safety
+    ///
+    /// Each frame must be the [`BalloonPage::xen_pfn`] of a page the caller owns that has no
+    /// memory behind it, and no frame may appear twice.
+    pub(crate) unsafe fn increase(frames: &mut [Frame]) -> Result<usize> {
         let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `frames` is valid for `count` entries, read and written by the hypercall.
+        // SAFETY: `frames` is valid for `count` entries, read and written by the hypercall; the
+        // frames have no memory behind them (safety requirements).
         let ret = unsafe { bindings::xenmem_reservation_increase(count, frames.as_mut_ptr()) };
         usize::try_from(ret).map_err(|_| Error::from_errno(ret))
     }
 
     /// Hands blocks of [`BLOCK_PAGES`] frames back to Xen, each given by its first frame
     /// ([`BalloonBlock::gfn`]); returns how many of the first blocks it took.
-    pub fn decrease_blocks(frames: &mut [Frame]) -> Result<usize> {
-        // SAFETY: `frames` is valid for `frames.len()` entries.
+    ///
+    /// # Safety
+    ///
+    /// Each frame must start a block of [`BLOCK_PAGES`] frames whose pages the caller owns and
+    /// nobody (the caller included) touches until they are populated again.
+    pub(crate) unsafe fn decrease_blocks(frames: &mut [Frame]) -> Result<usize> {
+        // SAFETY: `frames` is valid for `frames.len()` entries; the blocks are the caller's to
+        // give away (safety requirements).
         let ret = unsafe {
-            bindings::xen_decrease_reservation_order(
-                frames.as_mut_ptr(),
-                frames.len() as _,
-                BLOCK_ORDER,
-            )
+            xen_balloon_decrease_blocks(frames.as_mut_ptr(), frames.len() as c_ulong, BLOCK_ORDER)
         };
         usize::try_from(ret).map_err(|_| Error::from_errno(ret as _))
     }
 
     /// Hands the given frames back to Xen (`XENMEM_decrease_reservation`); returns how many of
     /// the first frames it took.
-    pub fn decrease(frames: &mut [Frame]) -> Result<usize> {
+    ///
+    /// # Safety
+    ///
+    /// Each frame must be the [`BalloonPage::gfn`] of a page the caller owns, unmapped (see
+    /// [`PageBatch::unmap_all`]), that nobody touches until it is populated again.
+    pub(crate) unsafe fn decrease(frames: &mut [Frame]) -> Result<usize> {
         let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `frames` is valid for `count` entries.
+        // SAFETY: `frames` is valid for `count` entries; the pages are the caller's to give
+        // away (safety requirements).
         let ret = unsafe { bindings::xenmem_reservation_decrease(count, frames.as_mut_ptr()) };
         usize::try_from(ret).map_err(|_| Error::from_errno(ret))
     }
@@ -696,16 +740,22 @@ static EXTRA_TAKEN: AtomicBool = AtomicBool::new(false);
 /// extra memory, up to `max_pfn`), handing each page to the balloon, and returns the number of
 /// pages per region. Works once; later calls find nothing.
 ///
-/// The table of regions is boot-time data: this function lives in `.init.text` and may only be
-/// called from initcalls (functions in `.init.text` themselves).
+/// # Safety
+///
+/// The table of regions is boot-time data, and this function lives in `.init.text`: it may only
+/// be called before the kernel frees its init memory (from an initcall).
 #[link_section = ".init.text"]
-pub fn take_extra_memory(mut f: impl FnMut(BalloonPage), mut region: impl FnMut(u64)) {
+pub(crate) unsafe fn take_extra_memory(
+    mut f: impl FnMut(BalloonPage),
+    mut region: impl FnMut(u64),
+) {
     if EXTRA_TAKEN.swap(true, Ordering::AcqRel) {
         return;
     }
-    let max_pfn = crate::xen::max_pfn();
+    let max_pfn = kernel::xen::max_pfn();
     for i in 0..bindings::XEN_EXTRA_MEM_MAX_REGIONS as usize {
-        // SAFETY: The table is written only during early boot.
+        // SAFETY: The table is written only during early boot, and init memory is still there
+        // (safety requirements).
         let r = unsafe { (*ptr::addr_of!(bindings::xen_extra_mem))[i] };
         let (start, n) = (r.start_pfn as u64, r.n_pfns as u64);
         if n == 0 {
@@ -721,420 +771,10 @@ pub fn take_extra_memory(mut f: impl FnMut(BalloonPage), mut region: impl FnMut(
     }
 }
 
-/// The `struct balloon_stats` C code reads (`include/xen/balloon.h`), for a `static` named
-/// `balloon_stats`.
-///
-/// Fields are machine words accessed with volatile loads and stores (C's plain accesses to the
-/// same words do not tear on the architectures Xen supports); updates that must be consistent
-/// with each other are serialised by the driver's lock.
-#[repr(transparent)]
-pub struct BalloonStats(UnsafeCell<bindings::balloon_stats>);
-
-// SAFETY: All access goes through volatile word-sized loads and stores (see above).
-unsafe impl Sync for BalloonStats {}
-
-/// A field of [`BalloonStats`].
-#[derive(Clone, Copy)]
-#[allow(missing_docs)]
-pub enum Stat {
-    CurrentPages,
-    TargetPages,
-    TargetUnpopulated,
-    BalloonLow,
-    BalloonHigh,
-    TotalPages,
-    ScheduleDelay,
-    MaxScheduleDelay,
-    RetryCount,
-    MaxRetryCount,
-}
-
-impl BalloonStats {
-    /// The kernel's `balloon_stats`, which the driver's C export file defines and exports.
-    pub fn get_static() -> &'static Self {
-        extern "C" {
-            static balloon_stats: BalloonStats;
-        }
-        // SAFETY: `balloon_stats` is a static `struct balloon_stats` defined in C and
-        // `BalloonStats` is a transparent wrapper of that type; all access is volatile.
-        unsafe { &*ptr::addr_of!(balloon_stats) }
-    }
-
-    fn field(&self, f: Stat) -> *mut crate::ffi::c_ulong {
-        let s = self.0.get();
-        // SAFETY: Only computes field addresses inside the static.
-        unsafe {
-            match f {
-                Stat::CurrentPages => ptr::addr_of_mut!((*s).current_pages),
-                Stat::TargetPages => ptr::addr_of_mut!((*s).target_pages),
-                Stat::TargetUnpopulated => ptr::addr_of_mut!((*s).target_unpopulated),
-                Stat::BalloonLow => ptr::addr_of_mut!((*s).balloon_low),
-                Stat::BalloonHigh => ptr::addr_of_mut!((*s).balloon_high),
-                Stat::TotalPages => ptr::addr_of_mut!((*s).total_pages),
-                Stat::ScheduleDelay => ptr::addr_of_mut!((*s).schedule_delay),
-                Stat::MaxScheduleDelay => ptr::addr_of_mut!((*s).max_schedule_delay),
-                Stat::RetryCount => ptr::addr_of_mut!((*s).retry_count),
-                Stat::MaxRetryCount => ptr::addr_of_mut!((*s).max_retry_count),
-            }
-        }
-    }
-
-    /// Reads a field.
-    pub fn get(&self, f: Stat) -> u64 {
-        // SAFETY: A valid, aligned word of a static (see the type's documentation).
-        unsafe { ptr::read_volatile(self.field(f)) as u64 }
-    }
-
-    /// Writes a field.
-    pub fn set(&self, f: Stat, v: u64) {
-        // SAFETY: A valid, aligned word of a static (see the type's documentation).
-        unsafe { ptr::write_volatile(self.field(f), v as crate::ffi::c_ulong) };
-    }
-}
-
-/// Where [`export_balloon_api!`](crate::export_balloon_api)'s `xen_alloc_ballooned_pages()`
-/// puts the pages it hands out.
-pub struct PagesOut {
-    pages: *mut *mut bindings::page,
-    len: usize,
-    filled: usize,
-}
-
-impl PagesOut {
-    #[doc(hidden)]
-    /// # Safety
-    ///
-    /// `pages` must be writable for `len` entries for the lifetime of the value.
-    pub unsafe fn new(pages: *mut *mut bindings::page, len: usize) -> Self {
-        Self {
-            pages,
-            len,
-            filled: 0,
-        }
-    }
-
-    /// How many pages are still wanted.
-    pub fn wanted(&self) -> usize {
-        self.len - self.filled
-    }
-
-    /// Hands a page to the caller; gives it back if the caller's array is full.
-    pub fn push(&mut self, page: BalloonPage) -> core::result::Result<(), BalloonPage> {
-        if self.filled == self.len {
-            return Err(page);
-        }
-        // SAFETY: `filled < len`, inside the caller's array (see `new`).
-        unsafe { *self.pages.add(self.filled) = page.into_raw() };
-        self.filled += 1;
-        Ok(())
-    }
-
-    /// Takes back the last page handed out, to undo a failed request.
-    pub fn pop(&mut self) -> Option<BalloonPage> {
-        if self.filled == 0 {
-            return None;
-        }
-        self.filled -= 1;
-        // SAFETY: The entry holds a page `push` handed out; ownership comes back.
-        unsafe { BalloonPage::from_raw(ptr::replace(self.pages.add(self.filled), ptr::null_mut())) }
-    }
-}
-
-/// The pages given back through `xen_free_ballooned_pages()`.
-pub struct PagesIn {
-    pages: *mut *mut bindings::page,
-    len: usize,
-}
-
-impl PagesIn {
-    #[doc(hidden)]
-    /// # Safety
-    ///
-    /// `pages` must be readable for `len` entries, each null or a page from
-    /// `xen_alloc_ballooned_pages()` that the caller gives back.
-    pub unsafe fn new(pages: *mut *mut bindings::page, len: usize) -> Self {
-        Self { pages, len }
-    }
-
-    /// The number of entries (the count the caller passed).
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are no entries.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Takes the pages, skipping null entries.
-    pub fn take(self, mut f: impl FnMut(BalloonPage)) {
-        for i in 0..self.len {
-            // SAFETY: Within the caller's array (see `new`).
-            let raw = unsafe { *self.pages.add(i) };
-            // SAFETY: Null or a page given back to the balloon (see `new`).
-            if let Some(page) = unsafe { BalloonPage::from_raw(raw) } {
-                f(page);
-            }
-        }
-    }
-}
-
-/// Implements the C interface of `include/xen/balloon.h` with Rust functions.
-///
-/// `alloc: fn(&mut PagesOut) -> Result`, `free: fn(PagesIn)`, `set_target: fn(u64)`,
-/// `init: fn()`. The macro defines `rust_`-prefixed entry points; the driver's C export file
-/// defines the functions of the header (and `balloon_stats`, see [`BalloonStats::get_static`])
-/// as calls to them and exports them to modules, the kernel's usual form for exports.
-#[macro_export]
-macro_rules! export_balloon_api {
-    (alloc: $alloc:path, free: $free:path, set_target: $target:path, init: $init:path $(,)?) => {
-        /// Hands out `nr_pages` ballooned pages (`xen_alloc_ballooned_pages()`).
-        ///
-        /// # Safety
-        ///
-        /// `pages` must be writable for `nr_pages` entries.
-        #[no_mangle]
-        pub unsafe extern "C" fn rust_xen_alloc_ballooned_pages(
-            nr_pages: $crate::ffi::c_uint,
-            pages: *mut *mut $crate::bindings::page,
-        ) -> $crate::ffi::c_int {
-            // SAFETY: By this function's safety requirements.
-            let mut out = unsafe { $crate::xen::balloon::PagesOut::new(pages, nr_pages as usize) };
-            match $alloc(&mut out) {
-                Ok(()) => 0,
-                Err(e) => e.to_errno(),
-            }
-        }
-
-        /// Takes back pages from `xen_alloc_ballooned_pages()` (`xen_free_ballooned_pages()`).
-        ///
-        /// # Safety
-        ///
-        /// `pages` must hold `nr_pages` entries, each null or a page the caller got from
-        /// `xen_alloc_ballooned_pages()` and no longer uses.
-        #[no_mangle]
-        pub unsafe extern "C" fn rust_xen_free_ballooned_pages(
-            nr_pages: $crate::ffi::c_uint,
-            pages: *mut *mut $crate::bindings::page,
-        ) {
-            // SAFETY: By this function's safety requirements.
-            $free(unsafe { $crate::xen::balloon::PagesIn::new(pages, nr_pages as usize) })
-        }
-
-        /// Sets the balloon target in pages (`balloon_set_new_target()`).
-        #[no_mangle]
-        pub extern "C" fn rust_balloon_set_new_target(target: $crate::ffi::c_ulong) {
-            $target(target as u64)
-        }
-
-        /// Registers the `xen_memory` sysfs device and the xenstore target watch.
-        #[no_mangle]
-        pub extern "C" fn rust_xen_balloon_init() {
-            $init()
-        }
-    };
-}
-
-/// Memory hotplug for the balloon: new memory sections whose pages start ballooned out.
-#[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
-pub mod hotplug {
-    use super::*;
-
-    /// Pages per memory section, the unit of hotplug.
-    pub fn pages_per_section() -> u64 {
-        // SAFETY: A constant.
-        unsafe { bindings::pages_per_section() as u64 }
-    }
-
-    /// A range of physical addresses reserved as "System RAM" for hotplug.
-    pub struct Resource(NonNull<bindings::resource>);
-
-    impl Resource {
-        /// Reserves `size` bytes of free physical address space, section aligned.
-        pub fn allocate(size: u64) -> Option<Self> {
-            // SAFETY: Allocates a zeroed `struct resource`.
-            let res = NonNull::new(unsafe {
-                bindings::krealloc(
-                    ptr::null(),
-                    core::mem::size_of::<bindings::resource>(),
-                    bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-                )
-            })?
-            .cast::<bindings::resource>();
-            // SAFETY: `res` is a valid, zeroed resource we own.
-            let ret = unsafe {
-                (*res.as_ptr()).name = crate::c_str!("System RAM").as_char_ptr();
-                (*res.as_ptr()).flags =
-                    (bindings::IORESOURCE_SYSTEM_RAM | bindings::IORESOURCE_BUSY) as _;
-                bindings::allocate_resource(
-                    ptr::addr_of_mut!(bindings::iomem_resource),
-                    res.as_ptr(),
-                    size as _,
-                    0,
-                    u64::MAX as _,
-                    (pages_per_section() * bindings::PAGE_SIZE as u64) as _,
-                    None,
-                    ptr::null_mut(),
-                )
-            };
-            if ret < 0 {
-                // SAFETY: Allocated above, never published.
-                unsafe { bindings::kfree(res.as_ptr().cast()) };
-                return None;
-            }
-            Some(Self(res))
-        }
-
-        /// The first physical address.
-        pub fn start(&self) -> u64 {
-            // SAFETY: A valid resource we own.
-            unsafe { (*self.0.as_ptr()).start }
-        }
-
-        /// Marks the P2M entries of the range invalid (PV guests), so that adding the memory
-        /// writes non-present page table entries. Returns `false` on failure.
-        pub fn invalidate_p2m(&self, pages: u64) -> bool {
-            if crate::xen::auto_translated() {
-                return true;
-            }
-            let pfn = self.start() >> bindings::PAGE_SHIFT;
-            (0..pages).all(|i| {
-                // SAFETY: Only fills the P2M for frames of our own reserved range.
-                unsafe { bindings::set_phys_to_machine((pfn + i) as _, !0 as _) }
-            })
-        }
-
-        /// Adds the range as memory (`add_memory_resource()`); the memory core then owns the
-        /// resource. Takes the device hotplug lock; the caller must not hold locks that
-        /// onlining needs (the online callback runs from here).
-        pub fn add_memory(self) -> core::result::Result<(), (Self, Error)> {
-            // SAFETY: Any address is accepted.
-            let nid = unsafe { bindings::memory_add_physaddr_to_nid(self.start()) };
-            // SAFETY: The resource is valid and ours; the lock protects hotplug.
-            let rc = unsafe {
-                bindings::lock_device_hotplug();
-                let rc = bindings::add_memory_resource(
-                    nid,
-                    self.0.as_ptr(),
-                    bindings::MHP_MERGE_RESOURCE as _,
-                );
-                bindings::unlock_device_hotplug();
-                rc
-            };
-            if rc != 0 {
-                return Err((self, Error::from_errno(rc)));
-            }
-            core::mem::forget(self);
-            Ok(())
-        }
-    }
-
-    impl Drop for Resource {
-        fn drop(&mut self) {
-            // SAFETY: Allocated by `allocate` and still ours: release and free it.
-            unsafe {
-                bindings::release_resource(self.0.as_ptr());
-                bindings::kfree(self.0.as_ptr().cast());
-            }
-        }
-    }
-
-    static ONLINE_PAGE: AtomicUsize = AtomicUsize::new(0);
-    static ONLINE_NOTIFY: AtomicUsize = AtomicUsize::new(0);
-
-    /// # Safety
-    ///
-    /// Called by C only, with the arguments its callback type promises.
-    unsafe extern "C" fn online_page_trampoline(page: *mut bindings::page, order: u32) {
-        let f = ONLINE_PAGE.load(Ordering::Acquire);
-        if f == 0 {
-            return;
-        }
-        // SAFETY: `f` was stored from a `fn(BalloonPage)` by `set_online_page_callback`.
-        let f: fn(BalloonPage) = unsafe { core::mem::transmute(f) };
-        // SAFETY: `page` is valid.
-        let start = unsafe { bindings::page_to_pfn(page) } as u64;
-        for i in 0..(1u64 << order) {
-            // SAFETY: The memory core hands us pages of newly added memory that it is onlining
-            // instead of freeing them to the allocator: they are ours.
-            f(unsafe { BalloonPage::from_pfn(start + i) });
-        }
-    }
-
-    /// Makes `f` receive every page of memory onlined from now on, instead of the allocator.
-    pub fn set_online_page_callback(f: fn(BalloonPage)) -> Result {
-        ONLINE_PAGE.store(f as usize, Ordering::Release);
-        // SAFETY: The trampoline has the callback's signature and lives forever.
-        to_result(unsafe { bindings::set_online_page_callback(Some(online_page_trampoline)) })
-    }
-
-    /// # Safety
-    ///
-    /// Called by C only, with the arguments its callback type promises.
-    unsafe extern "C" fn memory_notifier_trampoline(
-        _nb: *mut bindings::notifier_block,
-        val: crate::ffi::c_ulong,
-        _v: *mut crate::ffi::c_void,
-    ) -> crate::ffi::c_int {
-        let f = ONLINE_NOTIFY.load(Ordering::Acquire);
-        if val == bindings::MEM_ONLINE as crate::ffi::c_ulong && f != 0 {
-            // SAFETY: Stored from a `fn()` by `on_memory_online`.
-            let f: fn() = unsafe { core::mem::transmute(f) };
-            f();
-        }
-        bindings::NOTIFY_OK as crate::ffi::c_int
-    }
-
-    struct Notifier(UnsafeCell<bindings::notifier_block>);
-    // SAFETY: Only the notifier chain writes it, under its lock.
-    unsafe impl Sync for Notifier {}
-    static MEMORY_NB: Notifier = Notifier(UnsafeCell::new(bindings::notifier_block {
-        notifier_call: Some(memory_notifier_trampoline),
-        next: ptr::null_mut(),
-        priority: 0,
-    }));
-
-    /// Calls `f` whenever a memory block goes online; register once.
-    pub fn on_memory_online(f: fn()) -> Result {
-        ONLINE_NOTIFY.store(f as usize, Ordering::Release);
-        // SAFETY: The notifier block is `'static`.
-        to_result(unsafe { bindings::register_memory_notifier(MEMORY_NB.0.get()) })
-    }
-
-    /// The `xen/balloon/hotplug_unpopulated` sysctl (0 or 1).
-    pub static HOTPLUG_UNPOPULATED: AtomicI32 = AtomicI32::new(0);
-
-    /// Registers `/proc/sys/xen/balloon/hotplug_unpopulated`.
-    pub fn register_sysctl() -> Result {
-        // SAFETY: All-zeroes is a valid `ctl_table`.
-        let mut table: bindings::ctl_table = unsafe { core::mem::zeroed() };
-        table.procname = crate::c_str!("hotplug_unpopulated").as_char_ptr();
-        table.data = HOTPLUG_UNPOPULATED.as_ptr().cast();
-        table.maxlen = core::mem::size_of::<i32>() as _;
-        table.mode = 0o644;
-        table.proc_handler = Some(bindings::proc_dointvec_minmax);
-        // SAFETY: Pointers to the kernel's constant 0 and 1.
-        unsafe {
-            table.extra1 = bindings::sysctl_zero();
-            table.extra2 = bindings::sysctl_one();
-        }
-        let table = crate::alloc::KBox::new(table, crate::alloc::flags::GFP_KERNEL)?;
-        let table = crate::alloc::KBox::leak(table);
-        // SAFETY: The table is leaked, so it lives forever; one entry.
-        let header = unsafe {
-            bindings::register_sysctl_sz(crate::c_str!("xen/balloon").as_char_ptr(), table, 1)
-        };
-        if header.is_null() {
-            return Err(ENOMEM);
-        }
-        Ok(())
-    }
-}
-
 /// Restores `max_mem_size` from the value Xen's early setup saved (`xen_saved_max_mem_size`),
 /// once the balloon takes over adding memory; `0` means nothing was saved.
 #[cfg(CONFIG_MEMORY_HOTPLUG)]
-pub fn restore_max_mem_size(saved: u64) {
+pub(crate) fn restore_max_mem_size(saved: u64) {
     if saved != 0 {
         // SAFETY: A plain word the memory hotplug core reads.
         unsafe { bindings::max_mem_size = saved };
@@ -1142,14 +782,14 @@ pub fn restore_max_mem_size(saved: u64) {
 }
 
 /// Free memory the allocator could hand out without reclaiming much (`si_mem_available()`).
-pub fn available_pages() -> u64 {
+pub(crate) fn available_pages() -> u64 {
     // SAFETY: No preconditions.
     let n = unsafe { bindings::si_mem_available() };
     u64::try_from(n).unwrap_or(0)
 }
 
 /// Pages the allocator keeps in reserve (`totalreserve_pages`).
-pub fn reserve_pages() -> u64 {
+pub(crate) fn reserve_pages() -> u64 {
     // SAFETY: A plain word the allocator updates.
     unsafe { ptr::read_volatile(ptr::addr_of!(bindings::totalreserve_pages)) as u64 }
 }
