@@ -12,7 +12,7 @@
 //! they are cleared once, by the scrub, before they leave.
 
 #[path = "balloon/c_api.rs"]
-mod c_api;
+pub mod c_api;
 #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
 #[path = "balloon/hotplug.rs"]
 mod hotplug;

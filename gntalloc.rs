@@ -16,7 +16,7 @@
 //! time over all files, as with gntalloc.c.
 
 use core::{
-    mem::offset_of,
+    mem::{offset_of, size_of},
     sync::atomic::{AtomicU32, Ordering},
 };
 use kernel::{
@@ -28,6 +28,7 @@ use kernel::{
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
+    types::{AsBytes, FromBytes},
     uaccess::{UserPtr, UserSlice},
     uapi,
     xen::share::{EventChannel, GrantedPage},
@@ -58,17 +59,111 @@ const NOTIFY_SEND_EVENT: u32 = uapi::UNMAP_NOTIFY_SEND_EVENT;
 const fn gntalloc_ioctl(nr: u32, size: usize) -> u32 {
     ((size as u32) << 16) | ((b'G' as u32) << 8) | nr
 }
-/// `struct ioctl_gntalloc_alloc_gref`: domid, flags, count, index, then the references.
-const ALLOC_SIZE: usize = core::mem::size_of::<uapi::ioctl_gntalloc_alloc_gref>();
-/// `struct ioctl_gntalloc_dealloc_gref`: index, count.
-const DEALLOC_SIZE: usize = core::mem::size_of::<uapi::ioctl_gntalloc_dealloc_gref>();
-/// `struct ioctl_gntalloc_unmap_notify`: index, action, event_channel_port.
-const NOTIFY_SIZE: usize = core::mem::size_of::<uapi::ioctl_gntalloc_unmap_notify>();
-const IOCTL_ALLOC_GREF: u32 = gntalloc_ioctl(5, ALLOC_SIZE);
-const IOCTL_DEALLOC_GREF: u32 = gntalloc_ioctl(6, DEALLOC_SIZE);
-const IOCTL_SET_UNMAP_NOTIFY: u32 = gntalloc_ioctl(7, NOTIFY_SIZE);
-/// Where the references start in `struct ioctl_gntalloc_alloc_gref`: after the index.
-const ALLOC_REFS_OFFSET: usize = offset_of!(uapi::ioctl_gntalloc_alloc_gref, index) + 8;
+const IOCTL_ALLOC_GREF: u32 = gntalloc_ioctl(5, size_of::<AllocGref>());
+const IOCTL_DEALLOC_GREF: u32 = gntalloc_ioctl(6, size_of::<DeallocGref>());
+const IOCTL_SET_UNMAP_NOTIFY: u32 = gntalloc_ioctl(7, size_of::<UnmapNotify>());
+
+/// `struct ioctl_gntalloc_alloc_gref`, as much of it as `sizeof()` covers: its flexible array
+/// `gref_ids[]` continues past the structure, with `count` references in all.
+#[repr(C)]
+struct AllocGref {
+    /// In: the domain the pages are shared with.
+    domid: u16,
+    /// In: `GNTALLOC_FLAG_WRITABLE` or not.
+    flags: u16,
+    /// In: the number of pages.
+    count: u32,
+    /// Out: the offset to `mmap()` the pages at.
+    index: u64,
+    /// Out: the first reference (the union of `gref_ids[1]` and `gref_ids_flex[]`).
+    gref_ids: [u32; 1],
+    /// The structure's tail padding in C, a field here so that the structure has no padding:
+    /// what user space passed in it goes back unchanged, as from gntalloc.c.
+    tail: u32,
+}
+
+/// `struct ioctl_gntalloc_dealloc_gref`.
+#[repr(C)]
+struct DeallocGref {
+    /// The offset the allocation returned.
+    index: u64,
+    /// The number of pages.
+    count: u32,
+    /// The structure's tail padding in C.
+    tail: u32,
+}
+
+/// `struct ioctl_gntalloc_unmap_notify`.
+#[repr(C)]
+struct UnmapNotify {
+    /// The offset of a byte in the page (the byte to clear with `UNMAP_NOTIFY_CLEAR_BYTE`).
+    index: u64,
+    /// `UNMAP_NOTIFY_CLEAR_BYTE`, `UNMAP_NOTIFY_SEND_EVENT`, both or neither.
+    action: u32,
+    /// The event channel to signal with `UNMAP_NOTIFY_SEND_EVENT`.
+    event_channel_port: u32,
+}
+
+// The layouts are those of the UAPI headers, with every byte in a field (no padding).
+static_assert!(size_of::<AllocGref>() == size_of::<uapi::ioctl_gntalloc_alloc_gref>());
+static_assert!(offset_of!(AllocGref, domid) == offset_of!(uapi::ioctl_gntalloc_alloc_gref, domid));
+static_assert!(offset_of!(AllocGref, flags) == offset_of!(uapi::ioctl_gntalloc_alloc_gref, flags));
+static_assert!(offset_of!(AllocGref, count) == offset_of!(uapi::ioctl_gntalloc_alloc_gref, count));
+static_assert!(offset_of!(AllocGref, index) == offset_of!(uapi::ioctl_gntalloc_alloc_gref, index));
+static_assert!(
+    offset_of!(AllocGref, gref_ids)
+        == offset_of!(uapi::ioctl_gntalloc_alloc_gref, __bindgen_anon_1)
+);
+static_assert!(
+    offset_of!(AllocGref, domid) == 0
+        && offset_of!(AllocGref, flags) == 2
+        && offset_of!(AllocGref, count) == 4
+        && offset_of!(AllocGref, index) == 8
+        && offset_of!(AllocGref, gref_ids) == 16
+        && offset_of!(AllocGref, tail) == 20
+        && size_of::<AllocGref>() == 24
+);
+static_assert!(size_of::<DeallocGref>() == size_of::<uapi::ioctl_gntalloc_dealloc_gref>());
+static_assert!(
+    offset_of!(DeallocGref, index) == offset_of!(uapi::ioctl_gntalloc_dealloc_gref, index)
+);
+static_assert!(
+    offset_of!(DeallocGref, count) == offset_of!(uapi::ioctl_gntalloc_dealloc_gref, count)
+);
+static_assert!(
+    offset_of!(DeallocGref, index) == 0
+        && offset_of!(DeallocGref, count) == 8
+        && offset_of!(DeallocGref, tail) == 12
+        && size_of::<DeallocGref>() == 16
+);
+static_assert!(size_of::<UnmapNotify>() == size_of::<uapi::ioctl_gntalloc_unmap_notify>());
+static_assert!(
+    offset_of!(UnmapNotify, index) == offset_of!(uapi::ioctl_gntalloc_unmap_notify, index)
+);
+static_assert!(
+    offset_of!(UnmapNotify, action) == offset_of!(uapi::ioctl_gntalloc_unmap_notify, action)
+);
+static_assert!(
+    offset_of!(UnmapNotify, event_channel_port)
+        == offset_of!(uapi::ioctl_gntalloc_unmap_notify, event_channel_port)
+);
+static_assert!(
+    offset_of!(UnmapNotify, index) == 0
+        && offset_of!(UnmapNotify, action) == 8
+        && offset_of!(UnmapNotify, event_channel_port) == 12
+        && size_of::<UnmapNotify>() == 16
+);
+
+// SAFETY: All fields are integers (or an array of them), valid for any bit pattern, and none
+// has interior mutability.
+unsafe impl FromBytes for AllocGref {}
+// SAFETY: All fields are integers (or an array of them) without interior mutability, and the
+// assertions above check that they cover every byte: a value has no uninitialised byte.
+unsafe impl AsBytes for AllocGref {}
+// SAFETY: All fields are integers, valid for any bit pattern, and none has interior mutability.
+unsafe impl FromBytes for DeallocGref {}
+// SAFETY: All fields are integers, valid for any bit pattern, and none has interior mutability.
+unsafe impl FromBytes for UnmapNotify {}
 
 /// What to do when a page is given up.
 #[derive(Default)]
@@ -173,20 +268,6 @@ fn reserve(count: u32) -> Result {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v.copy_from_slice(&b[at..at + 8]);
-    u64::from_ne_bytes(v)
-}
-
 impl GntAllocFile {
     /// Shares a new page with `domid`; it counts against the limit until it is dropped.
     fn share_page(domid: u16, readonly: bool) -> Result<Arc<Gref>> {
@@ -201,15 +282,12 @@ impl GntAllocFile {
     }
 
     fn alloc(&self, arg: usize) -> Result<isize> {
-        let mut op = [0u8; ALLOC_SIZE];
-        UserSlice::new(arg as UserPtr, ALLOC_SIZE)
-            .reader()
-            .read_slice(&mut op)
-            .map_err(|_| EFAULT)?;
-        let domid = u16_at(&op, offset_of!(uapi::ioctl_gntalloc_alloc_gref, domid));
-        let readonly =
-            u16_at(&op, offset_of!(uapi::ioctl_gntalloc_alloc_gref, flags)) & FLAG_WRITABLE == 0;
-        let count = u32_at(&op, offset_of!(uapi::ioctl_gntalloc_alloc_gref, count));
+        let (mut reader, mut writer) =
+            UserSlice::new(arg as UserPtr, size_of::<AllocGref>()).reader_writer();
+        let mut op: AllocGref = reader.read().map_err(|_| EFAULT)?;
+        let domid = op.domid;
+        let readonly = op.flags & FLAG_WRITABLE == 0;
+        let count = op.count;
         if count > limit.get() as u32 {
             return Err(ENOSPC);
         }
@@ -248,13 +326,12 @@ impl GntAllocFile {
         drop(new);
         drop(file);
 
-        // As gntalloc.c: the structure goes back whole, then the references after its header.
-        op[8..16].copy_from_slice(&index.to_ne_bytes());
-        UserSlice::new(arg as UserPtr, ALLOC_SIZE)
-            .writer()
-            .write_slice(&op)
-            .map_err(|_| EFAULT)?;
-        UserSlice::new((arg + ALLOC_REFS_OFFSET) as UserPtr, refs.len())
+        // As gntalloc.c: the structure goes back whole (what user space passed, with the index),
+        // then the references from `gref_ids` on.
+        op.index = index;
+        writer.write(&op).map_err(|_| EFAULT)?;
+        let gref_ids = arg.wrapping_add(offset_of!(AllocGref, gref_ids));
+        UserSlice::new(gref_ids as UserPtr, refs.len())
             .writer()
             .write_slice(&refs)
             .map_err(|_| EFAULT)?;
@@ -262,13 +339,12 @@ impl GntAllocFile {
     }
 
     fn dealloc(&self, arg: usize) -> Result<isize> {
-        let mut op = [0u8; DEALLOC_SIZE];
-        UserSlice::new(arg as UserPtr, DEALLOC_SIZE)
+        let op: DeallocGref = UserSlice::new(arg as UserPtr, size_of::<DeallocGref>())
             .reader()
-            .read_slice(&mut op)
+            .read()
             .map_err(|_| EFAULT)?;
-        let index = u64_at(&op, offset_of!(uapi::ioctl_gntalloc_dealloc_gref, index));
-        let count = u32_at(&op, offset_of!(uapi::ioctl_gntalloc_dealloc_gref, count)) as usize;
+        let index = op.index;
+        let count = op.count as usize;
         let mut file = self.grefs.lock();
         let first = file.find(index, count).ok_or(EINVAL)?;
         file.remove(first, count);
@@ -276,17 +352,13 @@ impl GntAllocFile {
     }
 
     fn set_unmap_notify(&self, arg: usize) -> Result<isize> {
-        let mut op = [0u8; NOTIFY_SIZE];
-        UserSlice::new(arg as UserPtr, NOTIFY_SIZE)
+        let op: UnmapNotify = UserSlice::new(arg as UserPtr, size_of::<UnmapNotify>())
             .reader()
-            .read_slice(&mut op)
+            .read()
             .map_err(|_| EFAULT)?;
-        let at = u64_at(&op, offset_of!(uapi::ioctl_gntalloc_unmap_notify, index));
-        let action = u32_at(&op, offset_of!(uapi::ioctl_gntalloc_unmap_notify, action));
-        let port = u32_at(
-            &op,
-            offset_of!(uapi::ioctl_gntalloc_unmap_notify, event_channel_port),
-        );
+        let at = op.index;
+        let action = op.action;
+        let port = op.event_channel_port;
         let index = at & !(PAGE_SIZE as u64 - 1);
         let offset = (at & (PAGE_SIZE as u64 - 1)) as usize;
 
@@ -317,6 +389,8 @@ impl GntAllocFile {
 
 #[vtable]
 impl MiscDevice for GntAllocFile {
+    const OWNER: &'static ThisModule = &THIS_MODULE;
+
     fn open() -> Result<Pin<KBox<Self>>> {
         KBox::pin_init(
             pin_init!(Self {
@@ -338,7 +412,7 @@ impl MiscDevice for GntAllocFile {
         }
     }
 
-    fn mmap(&self, vma: &mut Vma) -> Result {
+    fn mmap(&self, vma: &Vma) -> Result {
         if vma.flags() & vm::SHARED == 0 {
             pr_debug!("gntalloc_mmap: Mapping must be shared\n");
             return Err(EINVAL);
@@ -353,7 +427,8 @@ impl MiscDevice for GntAllocFile {
                 grefs.push(g.clone(), GFP_KERNEL)?;
             }
         }
-        vma.set_flags(vm::DONTEXPAND | vm::DONTDUMP);
+        vma.set_dontexpand();
+        vma.set_dontdump();
         let start = vma.start();
         for (i, g) in grefs.iter().enumerate() {
             vma.insert_page(start + (i << PAGE_SHIFT), g.page.page())?;
@@ -368,12 +443,15 @@ struct GntAlloc {
 }
 
 impl kernel::Module for GntAlloc {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         if !kernel::xen::domain() {
             return Err(ENODEV);
         }
-        let dev = MiscDeviceRegistration::register(c_str!("xen/gntalloc"), module)
-            .inspect_err(|_| pr_err!("Could not register misc gntalloc device\n"))?;
+        let dev = KBox::pin_init(
+            MiscDeviceRegistration::<GntAllocFile>::register(c_str!("xen/gntalloc")),
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| pr_err!("Could not register misc gntalloc device\n"))?;
         Ok(Self { _dev: dev })
     }
 }

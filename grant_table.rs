@@ -26,13 +26,22 @@
 //! `free_per_iteration` bounds how many entries one run of the work looks at before it lets
 //! other work run (it queues itself again at once); 0, the default, means no bound.
 
+#[path = "grant_table/c_api.rs"]
+pub mod c_api;
+#[path = "grant_table/handles.rs"]
+mod handles;
+
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use handles::{
+    AutoXlatFrames, CallbackFn, CallbackList, FreeCallback, KernelOps, OwnedPage, PageArray,
+    UnmapItem,
+};
 use kernel::{
-    attribute_group, c_str,
+    c_str,
     delayed_work::StaticDelayedWork,
     error::code::*,
     global::Global,
-    kthread, new_spinlock_irq,
+    kthread, module_attribute_group, new_spinlock_irq,
     prelude::*,
     spinlock_irq::SpinLockIrq,
     sysfs::{self, ModuleAttribute, ShowBuf},
@@ -41,12 +50,24 @@ use kernel::{
     xen::{
         self,
         grant_table::{
-            self as gt, batch_op, AutoXlatFrames, CallbackFn, DomId, Frame, FreeCallback, GrantOp,
-            GrantRef, KernelOps, MapOp, PageArray, PageHandle, UnmapItem, UnmapOp, Version,
-            LIST_END, NR_RESERVED_ENTRIES, SHARED, STATUS_PER_FRAME,
+            self as gt, batch_op, DomId, Frame, GrantOp, GrantRef, MapOp, SharedTable, UnmapOp,
+            Version, NR_RESERVED_ENTRIES, STATUS_PER_FRAME,
         },
     },
 };
+
+/// A reference as the free lists and the C interface hold it: an index into the table, with
+/// [`LIST_END`] for "none" inside the lists only.
+type Ref = u32;
+
+/// The end of a free list (`GNTTAB_LIST_END`, also `INVALID_GRANT_REF`).
+const LIST_END: Ref = u32::MAX;
+
+/// The grant entries of this kernel.
+///
+/// Its `unsafe` methods change the mapping: they run at initialisation, suspend and resume,
+/// and growth, each under the table's lock or before the table exists.
+static SHARED: SharedTable = SharedTable::new();
 
 const __LOG_PREFIX: &[u8] = b"xen:grant_table\0";
 
@@ -60,7 +81,7 @@ const __LOG_PREFIX: &[u8] = b"xen:grant_table\0";
 pub const RECLAIM_BATCH: usize = 64;
 
 /// Grant references per page of free-list slots.
-const SLOTS_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<GrantRef>();
+const SLOTS_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Ref>();
 /// Page pointers per page of the deferred-page array.
 const PAGES_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<usize>();
 /// Delay before entries still mapped are looked at again.
@@ -141,14 +162,14 @@ enum Tail {
     /// In `free_head`.
     Head,
     /// In the slot of this reference.
-    Slot(GrantRef),
+    Slot(Ref),
 }
 
 /// A FIFO of references linked through their slots.
 #[derive(Clone, Copy)]
 struct Fifo {
-    head: GrantRef,
-    tail: GrantRef,
+    head: Ref,
+    tail: Ref,
     len: u32,
 }
 
@@ -163,21 +184,21 @@ impl Fifo {
 /// The reference allocator and the deferred entries, under [`GrantTable::table`]'s lock.
 struct Table {
     /// Free-list slots, one page of references per chunk (`gnttab_list`).
-    slots: KVec<KVec<GrantRef>>,
+    slots: KVec<KVec<Ref>>,
     /// Pages of deferred entries, indexed by reference.
-    pages: KVec<KVec<Option<PageHandle>>>,
+    pages: KVec<KVec<Option<OwnedPage>>>,
     /// Entries in the table (`gnttab_size`).
     size: u32,
     /// Grant frames mapped (`nr_grant_frames`).
     nr_frames: u32,
-    free_head: GrantRef,
+    free_head: Ref,
     free_count: u32,
-    last_free: GrantRef,
+    last_free: Ref,
     tail: Tail,
     /// One bit per free entry.
     bitmap: KVec<u64>,
     /// Callbacks waiting for free entries.
-    callbacks: Option<FreeCallback>,
+    callbacks: CallbackList,
     /// Deferred entries not yet looked at in this pass.
     deferred: Fifo,
     /// Deferred entries found still mapped in this pass.
@@ -222,7 +243,7 @@ fn max_grant_frames() -> u32 {
 }
 
 impl Table {
-    fn slot(&self, r: GrantRef) -> GrantRef {
+    fn slot(&self, r: Ref) -> Ref {
         let r = r as usize;
         self.slots
             .get(r / SLOTS_PER_CHUNK)
@@ -231,7 +252,7 @@ impl Table {
             .unwrap_or(LIST_END)
     }
 
-    fn set_slot(&mut self, r: GrantRef, v: GrantRef) {
+    fn set_slot(&mut self, r: Ref, v: Ref) {
         let r = r as usize;
         if let Some(s) = self
             .slots
@@ -242,7 +263,7 @@ impl Table {
         }
     }
 
-    fn tail_value(&self) -> GrantRef {
+    fn tail_value(&self) -> Ref {
         match self.tail {
             Tail::None => LIST_END,
             Tail::Head => self.free_head,
@@ -250,7 +271,7 @@ impl Table {
         }
     }
 
-    fn set_tail_value(&mut self, v: GrantRef) {
+    fn set_tail_value(&mut self, v: Ref) {
         match self.tail {
             Tail::None => {}
             Tail::Head => self.free_head = v,
@@ -258,26 +279,26 @@ impl Table {
         }
     }
 
-    fn page_slot(&mut self, r: GrantRef) -> Option<&mut Option<PageHandle>> {
+    fn page_slot(&mut self, r: Ref) -> Option<&mut Option<OwnedPage>> {
         let r = r as usize;
         self.pages
             .get_mut(r / PAGES_PER_CHUNK)
             .and_then(|c| c.get_mut(r % PAGES_PER_CHUNK))
     }
 
-    fn bit_set(&mut self, r: GrantRef) {
+    fn bit_set(&mut self, r: Ref) {
         if let Some(w) = self.bitmap.get_mut(r as usize / 64) {
             *w |= 1 << (r % 64);
         }
     }
 
-    fn bit_clear(&mut self, r: GrantRef) {
+    fn bit_clear(&mut self, r: Ref) {
         if let Some(w) = self.bitmap.get_mut(r as usize / 64) {
             *w &= !(1 << (r % 64));
         }
     }
 
-    fn bit(&self, r: GrantRef) -> bool {
+    fn bit(&self, r: Ref) -> bool {
         self.bitmap
             .get(r as usize / 64)
             .is_some_and(|w| w & (1 << (r % 64)) != 0)
@@ -298,7 +319,7 @@ impl Table {
         self.size
     }
 
-    fn fifo_push(&mut self, which: fn(&mut Table) -> &mut Fifo, r: GrantRef) {
+    fn fifo_push(&mut self, which: fn(&mut Table) -> &mut Fifo, r: Ref) {
         self.set_slot(r, LIST_END);
         let f = *which(self);
         if f.len == 0 {
@@ -315,7 +336,7 @@ impl Table {
         }
     }
 
-    fn deferred_pop(&mut self) -> Option<GrantRef> {
+    fn deferred_pop(&mut self) -> Option<Ref> {
         let f = self.deferred;
         if f.len == 0 {
             return None;
@@ -330,7 +351,7 @@ impl Table {
     }
 
     /// `put_free_entry_locked()`.
-    fn put_free(&mut self, r: GrantRef) {
+    fn put_free(&mut self, r: Ref) {
         if r < NR_RESERVED_ENTRIES {
             return;
         }
@@ -378,20 +399,8 @@ impl Table {
     }
 
     fn check_callbacks(&mut self) {
-        if self.callbacks.is_none() {
-            return;
-        }
-        let mut cb = self.callbacks.take();
-        while let Some(c) = cb {
-            let next = c.next();
-            if self.free_count >= u32::from(c.count()) {
-                c.set_next(None);
-                c.call();
-            } else {
-                c.set_next(self.callbacks.as_ref());
-                self.callbacks = Some(c);
-            }
-            cb = next;
+        if !self.callbacks.is_empty() {
+            self.callbacks.run_ready(self.free_count);
         }
     }
 
@@ -406,27 +415,39 @@ impl Table {
             // only once.
             for i in (start..=end).rev() {
                 let pfn = AutoXlatFrames::pfn(i).ok_or(EINVAL)?;
-                if let Err(e) = gt::add_to_physmap(i, pfn) {
+                // SAFETY: `pfn` is the frame `gnttab_setup_auto_xlat_frames()` reserved for grant
+                // frame `i`: not memory the guest uses.
+                if let Err(e) = unsafe { gt::add_to_physmap(i, pfn) } {
                     pr_warn!("grant table add_to_physmap failed, err={}\n", e.to_errno());
                     return Err(e);
                 }
             }
-            SHARED.set_capacity(nr * per_frame());
+            // SAFETY: Frames `0..nr` sit in the reserved range `SHARED` maps (`setup`), which
+            // stays mapped.
+            unsafe { SHARED.set_capacity(nr * per_frame()) };
             return Ok(());
         }
         let mut frames = KVec::<Frame>::with_capacity(nr as usize, GFP_ATOMIC)?;
         frames.extend_with(nr as usize, 0, GFP_ATOMIC)?;
         gt::setup_table(&mut frames)?;
         let max = max_grant_frames();
+        if nr > max {
+            return Err(EINVAL);
+        }
         if SHARED.version() == Version::V2 {
             let ns = status_frames(nr);
             let mut sframes = KVec::<u64>::with_capacity(ns as usize, GFP_ATOMIC)?;
             sframes.extend_with(ns as usize, 0, GFP_ATOMIC)?;
             gt::get_status_frames(&mut sframes)?;
-            SHARED.map_status(&mut sframes, status_frames(max))?;
+            // SAFETY: `arch_init` reserved the area for `status_frames(max)` frames, which
+            // `nr <= max` frames need no more than; the frames are the table's own; the table's
+            // lock serialises every change of the mapping.
+            unsafe { SHARED.map_status(&mut sframes, status_frames(max))? };
         }
-        SHARED.map_frames(&mut frames, max)?;
-        SHARED.set_capacity(nr * per_frame());
+        // SAFETY: As above, for the `nr <= max` grant frames.
+        unsafe { SHARED.map_frames(&mut frames, max)? };
+        // SAFETY: The first `nr` frames, and their status words for v2, are mapped now.
+        unsafe { SHARED.set_capacity(nr * per_frame()) };
         Ok(())
     }
 
@@ -495,7 +516,7 @@ impl Table {
     }
 
     /// `get_free_entries()`: unlinks `count` entries as a private list; returns its head.
-    fn get_free(&mut self, count: u32) -> Result<GrantRef> {
+    fn get_free(&mut self, count: u32) -> Result<Ref> {
         if count == 0 {
             return Ok(LIST_END);
         }
@@ -532,7 +553,7 @@ impl Table {
     }
 
     /// `get_free_seq()`: rebuilds the free list in order and takes `count` consecutive entries.
-    fn rebuild_seq(&mut self, count: u32) -> Option<GrantRef> {
+    fn rebuild_seq(&mut self, count: u32) -> Option<Ref> {
         let mut ret = None;
         self.tail = Tail::Head;
         let mut last = Tail::Head;
@@ -576,7 +597,7 @@ impl Table {
     }
 
     /// `get_free_entries_seq()`.
-    fn get_free_seq(&mut self, count: u32) -> Result<GrantRef> {
+    fn get_free_seq(&mut self, count: u32) -> Result<Ref> {
         if count == 0 {
             return Err(EINVAL);
         }
@@ -626,8 +647,11 @@ fn request_version() {
             other
         ),
     }
-    let got = gt::set_version(want).unwrap_or(Version::V1);
-    SHARED.set_version(got);
+    // SAFETY: Called before the table is set up and on resume, when nothing uses the entries;
+    // `SHARED` learns the new layout right after.
+    let got = unsafe { gt::set_version(want) }.unwrap_or(Version::V1);
+    // SAFETY: As above; `got` is the layout the hypervisor now uses.
+    unsafe { SHARED.set_version(got) };
     pr_info!("Grant tables using version {} layout\n", got.number());
 }
 
@@ -636,7 +660,9 @@ fn setup(t: &mut Table) -> Result {
     if max_grant_frames() < t.nr_frames {
         return Err(ENOSYS);
     }
-    if xen::auto_translated() && SHARED.use_auto_xlat().is_err() {
+    // SAFETY: The reserved range maps the frames `map()` places there with `add_to_physmap`,
+    // for as long as the domain runs; nothing uses the table during setup.
+    if xen::auto_translated() && unsafe { SHARED.use_mapping(AutoXlatFrames::vaddr()) }.is_err() {
         pr_warn!("gnttab share frames is not mapped!\n");
         return Err(ENOMEM);
     }
@@ -645,6 +671,9 @@ fn setup(t: &mut Table) -> Result {
 }
 
 fn init() -> Result {
+    if GNTTAB.get().is_some() {
+        return Ok(());
+    }
     request_version();
     let max_frames = max_grant_frames();
     let max_refs = max_frames as usize * per_frame() as usize;
@@ -655,7 +684,9 @@ fn init() -> Result {
     let pages = KVec::with_capacity(max_refs.div_ceil(PAGES_PER_CHUNK), GFP_KERNEL)?;
     let mut bitmap = KVec::with_capacity(max_refs.div_ceil(64), GFP_KERNEL)?;
     bitmap.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
-    gt::arch_init(max_frames, status_frames(max_frames))?;
+    // SAFETY: The first initialisation (checked above: `GNTTAB` is set below once it
+    // succeeds, and a failed `arch_init` leaves nothing behind to reuse).
+    unsafe { gt::arch_init(max_frames, status_frames(max_frames))? };
 
     let mut t = Table {
         slots,
@@ -667,7 +698,7 @@ fn init() -> Result {
         last_free: LIST_END,
         tail: Tail::None,
         bitmap,
-        callbacks: None,
+        callbacks: CallbackList::new(),
         deferred: Fifo::EMPTY,
         retry: Fifo::EMPTY,
         pending_since: 0,
@@ -696,11 +727,11 @@ fn init() -> Result {
 }
 
 /// Ends access through `r` if nobody maps it; `None` if `r` is not an entry of the table.
-fn try_end(r: GrantRef) -> Option<bool> {
-    SHARED.end_access(r)
+fn try_end(r: Ref) -> Option<bool> {
+    SHARED.end_access(GrantRef::new(r)?)
 }
 
-fn put_free_entry(r: GrantRef) {
+fn put_free_entry(r: Ref) {
     if let Some(g) = GrantTable::get() {
         let mut t = g.table.lock();
         t.put_free(r);
@@ -709,9 +740,15 @@ fn put_free_entry(r: GrantRef) {
 }
 
 /// Puts `r` and its page aside until the remote domain unmaps it (`gnttab_add_deferred()`).
-fn defer(r: GrantRef, page: Option<PageHandle>) {
+fn defer(r: Ref, page: Option<OwnedPage>) {
     let Some(g) = GrantTable::get() else { return };
-    let page = page.or_else(|| SHARED.frame(r).and_then(PageHandle::get_by_gfn));
+    let page = page.or_else(|| {
+        let gfn = SHARED.frame(GrantRef::new(r)?)?;
+        // SAFETY: The frame entry `r` grants: a page of this domain its user lent and has not
+        // freed, since access through `r` has not ended.
+        unsafe { OwnedPage::get_by_gfn(gfn) }
+    });
+    let pfn = page.as_ref().map_or(u64::MAX, OwnedPage::pfn);
     {
         let mut t = g.table.lock();
         let valid = r >= NR_RESERVED_ENTRIES && r < t.size && !t.bit(r);
@@ -725,7 +762,7 @@ fn defer(r: GrantRef, page: Option<PageHandle>) {
                     pr_warn!(
                         "leaking g.e. {:#x} (pfn {:#x}) (total deferred {}, total leaked {})\n",
                         r,
-                        page.map_or(u64::MAX, |p| p.pfn()),
+                        pfn,
                         TOTALS.pending.load(Ordering::Relaxed),
                         leaked
                     );
@@ -740,7 +777,7 @@ fn defer(r: GrantRef, page: Option<PageHandle>) {
     pr_debug!(
         "deferring g.e. {:#x} (pfn {:#x}) (total deferred {}, total leaked {})\n",
         r,
-        page.map_or(u64::MAX, |p| p.pfn()),
+        pfn,
         pending,
         TOTALS.leaked.load(Ordering::Relaxed)
     );
@@ -780,7 +817,7 @@ fn reclaim() {
         for (e, &r) in ended.iter_mut().zip(&batch[..n]) {
             *e = try_end(r) == Some(true);
         }
-        let mut pages = [None; RECLAIM_BATCH];
+        let mut pages: [Option<OwnedPage>; RECLAIM_BATCH] = [const { None }; RECLAIM_BATCH];
         let mut freed = 0;
         {
             let mut t = g.table.lock();
@@ -798,9 +835,8 @@ fn reclaim() {
                 t.check_callbacks();
             }
         }
-        for p in pages.into_iter().flatten() {
-            p.put();
-        }
+        // Dropping the pages drops the references the deferred entries held.
+        drop(pages);
         if freed > 0 {
             TOTALS.pending.fetch_sub(freed, Ordering::Relaxed);
             TOTALS.reclaimed.fetch_add(freed, Ordering::Relaxed);
@@ -867,22 +903,31 @@ fn retry_eagain<T: GrantOp>(op: &mut T, func: &str) {
     }
 }
 
+/// The grant table's side of the C interface ([`c_api`]), which calls nothing else.
 struct Driver;
 
-impl gt::Driver for Driver {
+impl Driver {
     fn init() -> Result {
         init()
     }
 
-    fn suspend() -> Result {
+    /// # Safety
+    ///
+    /// Nothing uses the table until [`Driver::resume`].
+    unsafe fn suspend() -> Result {
         if !xen::auto_translated() {
             let frames = GrantTable::get().map_or(0, |g| g.table.lock().nr_frames);
-            SHARED.suspend(frames, status_frames(frames));
+            // SAFETY: `frames` frames (and their status frames) are mapped, and nothing uses
+            // the table (safety requirements).
+            unsafe { SHARED.suspend(frames, status_frames(frames)) };
         }
         Ok(())
     }
 
-    fn resume() -> Result {
+    /// # Safety
+    ///
+    /// After [`Driver::suspend`], with nothing using the table concurrently.
+    unsafe fn resume() -> Result {
         request_version();
         let g = GrantTable::get().ok_or(ENODEV)?;
         let mut t = g.table.lock();
@@ -893,24 +938,32 @@ impl gt::Driver for Driver {
         max_grant_frames()
     }
 
-    fn setup_auto_xlat_frames(addr: u64) -> Result {
-        AutoXlatFrames::setup(addr, max_frames_now())
-    }
-
-    fn grant_access_ref(r: GrantRef, domid: DomId, frame: u64, readonly: bool) {
-        if !SHARED.grant(r, domid, frame, readonly) && BAD_REF_LOG.allow() {
+    /// # Safety
+    ///
+    /// `r` is the caller's reference; `frame` is memory the caller may lend until it ended
+    /// access through `r`.
+    unsafe fn grant_access_ref(r: Ref, domid: DomId, frame: u64, readonly: bool) {
+        // SAFETY: The frame is the caller's to lend (safety requirements).
+        let granted =
+            GrantRef::new(r).is_some_and(|gr| unsafe { SHARED.grant(gr, domid, frame, readonly) });
+        if !granted && BAD_REF_LOG.allow() {
             pr_err!("granting invalid grant reference {:#x}\n", r);
         }
     }
 
-    fn grant_access(domid: DomId, frame: u64, readonly: bool) -> Result<GrantRef> {
+    /// # Safety
+    ///
+    /// `frame` is memory the caller may lend until it ended access through the reference.
+    unsafe fn grant_access(domid: DomId, frame: u64, readonly: bool) -> Result<Ref> {
         let g = GrantTable::get().ok_or(ENOSPC)?;
         let r = g.table.lock().get_free(1)?;
-        Self::grant_access_ref(r, domid, frame, readonly);
+        // SAFETY: `r` was just allocated for the caller; the frame is the caller's to lend
+        // (safety requirements).
+        unsafe { Self::grant_access_ref(r, domid, frame, readonly) };
         Ok(r)
     }
 
-    fn end_access_ref(r: GrantRef) -> bool {
+    fn end_access_ref(r: Ref) -> bool {
         if try_end(r) == Some(true) {
             return true;
         }
@@ -920,7 +973,10 @@ impl gt::Driver for Driver {
         false
     }
 
-    fn try_end_access(r: GrantRef) -> bool {
+    /// # Safety
+    ///
+    /// `r` is the caller's reference and the caller no longer uses it.
+    unsafe fn try_end_access(r: Ref) -> bool {
         let ended = try_end(r) == Some(true);
         if ended {
             put_free_entry(r);
@@ -928,24 +984,33 @@ impl gt::Driver for Driver {
         ended
     }
 
-    fn end_access(r: GrantRef, page: Option<PageHandle>) {
-        if Self::try_end_access(r) {
-            if let Some(p) = page {
-                p.put();
-            }
+    /// # Safety
+    ///
+    /// As for [`Driver::try_end_access`].
+    unsafe fn end_access(r: Ref, page: Option<OwnedPage>) {
+        // SAFETY: By the safety requirements.
+        if unsafe { Self::try_end_access(r) } {
+            drop(page);
         } else {
             defer(r, page);
         }
     }
 
-    fn free_ref(r: GrantRef) {
+    /// # Safety
+    ///
+    /// `r` is the caller's reference, with access ended, and the caller no longer uses it.
+    unsafe fn free_ref(r: Ref) {
         put_free_entry(r);
     }
 
-    fn free_refs(mut head: GrantRef) {
+    /// # Safety
+    ///
+    /// `head` starts a private list of the caller's whose references it no longer uses.
+    unsafe fn free_refs(head: Option<Ref>) {
         let Some(g) = GrantTable::get() else { return };
         let mut t = g.table.lock();
         let mut guard = t.size;
+        let mut head = head.unwrap_or(LIST_END);
         while head != LIST_END && guard > 0 {
             let next = t.slot(head);
             t.put_free(head);
@@ -955,7 +1020,10 @@ impl gt::Driver for Driver {
         t.check_callbacks();
     }
 
-    fn free_refs_seq(first: GrantRef, count: u32) {
+    /// # Safety
+    ///
+    /// The `count` references from `first` are the caller's and it no longer uses them.
+    unsafe fn free_refs_seq(first: Ref, count: u32) {
         let Some(g) = GrantTable::get() else { return };
         let mut t = g.table.lock();
         for i in (0..count).rev() {
@@ -964,73 +1032,54 @@ impl gt::Driver for Driver {
         t.check_callbacks();
     }
 
-    fn alloc_refs(count: u32) -> Result<GrantRef> {
+    /// The head of a private list of `count` references; `None` for none.
+    fn alloc_refs(count: u32) -> Result<Option<Ref>> {
         let g = GrantTable::get().ok_or(ENOSPC)?;
         let mut t = g.table.lock();
-        t.get_free(count)
+        Ok(Some(t.get_free(count)?).filter(|&r| r != LIST_END))
     }
 
-    fn alloc_refs_seq(count: u32) -> Result<GrantRef> {
+    /// The first of `count` consecutive references; `None` for none.
+    fn alloc_refs_seq(count: u32) -> Result<Option<Ref>> {
         let g = GrantTable::get().ok_or(ENOSPC)?;
         let mut t = g.table.lock();
-        if count == 1 {
+        let r = if count == 1 {
             t.get_free(1)
         } else {
             t.get_free_seq(count)
-        }
+        }?;
+        Ok(Some(r).filter(|&r| r != LIST_END))
     }
 
-    fn claim_ref(head: &mut GrantRef) -> Result<GrantRef> {
-        let g = *head;
-        if g == LIST_END {
-            return Err(ENOSPC);
-        }
+    /// Takes the first reference of the private list `head`.
+    fn claim_ref(head: &mut Option<Ref>) -> Result<Ref> {
+        let g = head.ok_or(ENOSPC)?;
         let t = GrantTable::get().ok_or(ENOSPC)?;
-        *head = t.table.lock().slot(g);
+        let next = t.table.lock().slot(g);
+        *head = Some(next).filter(|&r| r != LIST_END);
         Ok(g)
     }
 
-    fn release_ref(head: &mut GrantRef, r: GrantRef) {
+    /// # Safety
+    ///
+    /// `r` is a reference the caller claimed from its list `head` and no longer uses.
+    unsafe fn release_ref(head: &mut Option<Ref>, r: Ref) {
         if let Some(g) = GrantTable::get() {
-            g.table.lock().set_slot(r, *head);
-            *head = r;
+            g.table.lock().set_slot(r, head.unwrap_or(LIST_END));
+            *head = Some(r);
         }
     }
 
     fn request_free_callback(cb: FreeCallback, func: CallbackFn, count: u16) {
         let Some(g) = GrantTable::get() else { return };
         let mut t = g.table.lock();
-        let mut cur = t.callbacks.clone();
-        while let Some(c) = cur {
-            if c.same(&cb) {
-                return;
-            }
-            cur = c.next();
-        }
-        cb.fill(&func, count);
-        cb.set_next(t.callbacks.as_ref());
-        t.callbacks = Some(cb);
+        t.callbacks.add(cb, func, count);
         t.check_callbacks();
     }
 
     fn cancel_free_callback(cb: FreeCallback) {
         let Some(g) = GrantTable::get() else { return };
-        let mut t = g.table.lock();
-        let Some(first) = t.callbacks.clone() else {
-            return;
-        };
-        if first.same(&cb) {
-            t.callbacks = first.next();
-            return;
-        }
-        let mut prev = first;
-        while let Some(n) = prev.next() {
-            if n.same(&cb) {
-                prev.set_next(n.next().as_ref());
-                return;
-            }
-            prev = n;
-        }
+        g.table.lock().callbacks.remove(&cb);
     }
 
     fn batch<T: GrantOp>(ops: &mut [T]) {
@@ -1069,7 +1118,7 @@ impl gt::Driver for Driver {
             }
             i += 1;
         }
-        gt::set_foreign_p2m(ops, kops, pages)
+        handles::set_foreign_p2m(ops, kops, pages)
     }
 
     fn unmap_refs(ops: &mut [UnmapOp], kops: &KernelOps<UnmapOp>, pages: &PageArray<'_>) -> i32 {
@@ -1079,21 +1128,20 @@ impl gt::Driver for Driver {
         for i in 0..ops.len() {
             pages.clear_foreign(i);
         }
-        gt::clear_foreign_p2m(ops, kops, pages)
-    }
-
-    fn unmap_refs_async(item: UnmapItem) {
-        if item.pages_busy() {
-            let delay = UNMAP_REFS_DELAY_MS.saturating_mul(item.age().saturating_add(1));
-            item.schedule(delay);
-            return;
-        }
-        let ret = item.with_batch(Self::unmap_refs);
-        item.done(ret);
+        handles::clear_foreign_p2m(ops, kops, pages)
     }
 }
 
-kernel::export_grant_table!(Driver);
+/// `gnttab_unmap_refs_async()`, and each retry of it.
+fn unmap_refs_async(mut item: UnmapItem) {
+    if item.pages_busy() {
+        let delay = UNMAP_REFS_DELAY_MS.saturating_mul(item.age().saturating_add(1));
+        item.schedule(delay);
+        return;
+    }
+    let ret = item.with_batch(Driver::unmap_refs);
+    item.done(ret);
+}
 
 /// `__gnttab_init()`: PV and PVH guests set the table up early; PV-on-HVM guests do it when
 /// the platform PCI device appears.
@@ -1142,7 +1190,7 @@ static RECLAIMED: ModuleAttribute =
 static LEAKED: ModuleAttribute = ModuleAttribute::new_ro(c_str!("leaked"), 0o444, show_leaked);
 static ENTRIES: ModuleAttribute = ModuleAttribute::new_ro(c_str!("entries"), 0o444, show_size);
 
-attribute_group! {
+module_attribute_group! {
     static STATS = (Some(c_str!("stats")), [PENDING, DEFERRED, RECLAIMED, LEAKED, ENTRIES]);
 }
 

@@ -36,9 +36,10 @@ pub struct Global<T> {
     ptr: AtomicPtr<T>,
 }
 
-impl<T: Sync> Global<T> {
+impl<T: Sync + 'static> Global<T> {
     /// Creates an empty slot.
     pub const fn new() -> Self {
+        // INVARIANT: `ptr` is null.
         Self {
             ptr: AtomicPtr::new(ptr::null_mut()),
         }
@@ -50,6 +51,9 @@ impl<T: Sync> Global<T> {
         // SAFETY: The object is never moved out of its allocation: the box is leaked below (or
         // rebuilt and dropped in place if the slot is taken).
         let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(pinned) });
+        // INVARIANT: The slot only changes from null to `raw`, which points to a valid, pinned `T`
+        // that is leaked here (never freed nor moved) once it is in the slot; a non-null slot is
+        // never changed again.
         if let Err(_other) =
             self.ptr
                 .compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire)
@@ -98,7 +102,7 @@ impl<T: Sync> Global<T> {
     }
 }
 
-impl<T: Sync> Default for Global<T> {
+impl<T: Sync + 'static> Default for Global<T> {
     fn default() -> Self {
         Self::new()
     }

@@ -11,10 +11,14 @@
 /// Registers `fn() -> Result` as an initcall of the given level.
 ///
 /// The level is the suffix of the section name: `"4"` for `subsys_initcall`, `"6"` for
-/// `device_initcall`, `"7s"` for `late_initcall_sync`. `$name` must be unique in the kernel.
+/// `device_initcall`, `"7s"` for `late_initcall_sync`. `$name` is the symbol of the generated
+/// entry point and must be unique in the kernel.
 ///
-/// The generated entry point is `__init`: it lives in `.init.text`, which is freed after boot,
-/// so `$body` may itself be `#[link_section = ".init.text"]` and use boot-time data.
+/// The generated entry point is `__init`: it lives in `.init.text`, which is freed after boot. It
+/// is therefore an `unsafe` function that Rust code cannot name (it is declared inside an
+/// anonymous constant), so only the initcall machinery calls it, once, during boot. `$body` is
+/// an ordinary function that any code may call at any time, so it must not be placed in
+/// `.init.text` nor use boot-time data itself.
 ///
 /// # Examples
 ///
@@ -27,23 +31,29 @@
 #[macro_export]
 macro_rules! initcall {
     ($level:literal, $name:ident => $body:path) => {
-        #[doc(hidden)]
-        #[no_mangle]
-        #[link_section = ".init.text"]
-        pub extern "C" fn $name() -> $crate::ffi::c_int {
-            match $body() {
-                Ok(()) => 0,
-                Err(e) => e.to_errno(),
-            }
-        }
-
-        #[cfg(not(CONFIG_HAVE_ARCH_PREL32_RELOCATIONS))]
         const _: () = {
+            /// The entry point the initcall section refers to.
+            ///
+            /// # Safety
+            ///
+            /// Only the initcall machinery calls this, during boot, while `.init.text` exists.
+            #[no_mangle]
+            #[link_section = ".init.text"]
+            unsafe extern "C" fn $name() -> $crate::ffi::c_int {
+                let ret: $crate::error::Result = $body();
+                match ret {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            #[cfg(not(CONFIG_HAVE_ARCH_PREL32_RELOCATIONS))]
             #[link_section = concat!(".initcall", $level, ".init")]
             #[used]
-            static INITCALL: extern "C" fn() -> $crate::ffi::c_int = $name;
+            static INITCALL: unsafe extern "C" fn() -> $crate::ffi::c_int = $name;
         };
 
+        // The entry point is found by its (unmangled) symbol name.
         #[cfg(CONFIG_HAVE_ARCH_PREL32_RELOCATIONS)]
         ::core::arch::global_asm!(concat!(
             ".section \".initcall",

@@ -10,6 +10,7 @@ use crate::{
     error::{from_err_ptr, Result},
     ffi::{c_int, c_void},
     str::CStr,
+    task::Task,
 };
 
 /// # Safety
@@ -53,32 +54,74 @@ pub fn run<F: FnOnce() + Send + 'static>(name: &'static CStr, f: F) -> Result {
 }
 
 /// Whether somebody asked the current kernel thread to stop.
+///
+/// Returns `false` if the current task is not a kernel thread (for example a user task or an
+/// io_uring worker), so it may be called from any context.
 pub fn should_stop() -> bool {
-    // SAFETY: No preconditions (false outside kernel threads).
+    // SAFETY: The task reference is dropped at the end of this function, while the current task
+    // still runs.
+    let current = unsafe { Task::current() };
+    let task: &Task = &current;
+    let ptr = task.0.get();
+    // SAFETY: `ptr` points to a valid task (type invariant of `Task`). `flags` and
+    // `worker_private` are plain fields of it; a volatile read, as C's `READ_ONCE()`, copes with
+    // other contexts (interrupts, softirqs) changing `flags` meanwhile.
+    let (flags, kthread) = unsafe {
+        (
+            core::ptr::read_volatile(core::ptr::addr_of!((*ptr).flags)),
+            core::ptr::read_volatile(core::ptr::addr_of!((*ptr).worker_private)),
+        )
+    };
+    // `kthread_should_stop()` uses `to_kthread(current)`, which is only valid for kernel threads;
+    // like `__to_kthread()` in `kernel/kthread.c`, require both `PF_KTHREAD` and the
+    // `struct kthread` pointer (io_uring workers have `worker_private` set too, to something
+    // else, but not `PF_KTHREAD`).
+    if flags & bindings::PF_KTHREAD == 0 || kthread.is_null() {
+        return false;
+    }
+    // SAFETY: The current task is a kernel thread (`PF_KTHREAD`, which only fork sets, is set)
+    // with a non-null `worker_private`, so `to_kthread(current)` is its `struct kthread`, which
+    // lives until the task is freed; `kthread_should_stop()` only tests a bit in it.
     unsafe { bindings::kthread_should_stop() }
 }
 
 /// Lets the freezer freeze the current kernel thread (see [`try_to_freeze`]).
+///
+/// May sleep: it enters the refrigerator at once if the system is being frozen.
 pub fn set_freezable() {
-    // SAFETY: Only changes the current task's flags.
+    // SAFETY: `set_freezable()` has no preconditions: it only clears `PF_NOFREEZE` of the current
+    // task, under the freezer's lock, and then calls `try_to_freeze()`, which may sleep. Sleeping
+    // in atomic context is a bug (`might_sleep()` reports it), not undefined behaviour.
     unsafe { bindings::set_freezable() };
 }
 
 /// Enters the refrigerator if the system is being frozen; returns whether it did.
+///
+/// May sleep; must not be called in atomic context.
 pub fn try_to_freeze() -> bool {
-    // SAFETY: Called from process context by a thread that may sleep.
+    // SAFETY: `try_to_freeze()` has no preconditions: it only acts on the current task. It may
+    // sleep, and sleeping in atomic context is a bug (`might_sleep()` reports it), not
+    // undefined behaviour.
     unsafe { bindings::try_to_freeze() }
 }
 
 /// Gives the CPU to other tasks if they need it (`cond_resched()`).
+///
+/// May sleep; in atomic context it does nothing.
 pub fn cond_resched() {
-    // SAFETY: Called from process context (all Rust callers of this may sleep).
+    // SAFETY: `cond_resched()` has no preconditions: it only reschedules when preemption is
+    // possible (the preemption count is zero), and sleeping is not undefined behaviour anyway.
     unsafe { bindings::cond_resched() };
 }
 
 /// Sleeps for `timeout` jiffies or until a signal or wake-up arrives; returns what is left.
+///
+/// May sleep; must not be called in atomic context. A `timeout` above `MAX_SCHEDULE_TIMEOUT`
+/// returns at once, with a warning.
 pub fn sleep_interruptible(timeout: crate::time::Jiffies) -> crate::time::Jiffies {
-    // SAFETY: Called from process context.
+    // SAFETY: `schedule_timeout_interruptible()` only changes the current task's state and
+    // sleeps; it takes any value (out-of-range ones are reported and return at once). Sleeping
+    // in atomic context is a bug (`might_sleep()` reports it), not undefined behaviour.
     unsafe { bindings::schedule_timeout_interruptible(timeout as _) as _ }
 }
 
@@ -96,7 +139,10 @@ pub fn capable_sys_admin() -> bool {
 }
 
 /// Sleeps for at least `ms` milliseconds (`msleep()`).
+///
+/// May sleep; must not be called in atomic context.
 pub fn msleep(ms: u32) {
-    // SAFETY: Called from process context (all Rust callers of this may sleep).
+    // SAFETY: `msleep()` takes any value and only puts the current task to sleep. Sleeping in
+    // atomic context is a bug (`might_sleep()` reports it), not undefined behaviour.
     unsafe { bindings::msleep(ms) };
 }

@@ -7,25 +7,35 @@
 //!
 //! A driver implements [`MiscDevice`] for the state of one open file and registers a
 //! [`MiscDeviceRegistration`]. Every `open()` of the node creates that state, `ioctl()` and
-//! `mmap()` get a shared reference to it, and the last `close()` of the file drops it. The
-//! registration holds a reference on the module for every open file (`file_operations.owner`),
-//! so a loadable module cannot go away while a file is open.
+//! `mmap()` get a shared reference to it, and the last `close()` of the file drops it.
+//!
+//! The `file_operations` of a device are a constant of its [`MiscDevice`] type, not part of the
+//! registration: an open file keeps using them after the registration is gone. They name
+//! [`MiscDevice::OWNER`] as their owner, so every open file holds a reference on the module
+//! that the callbacks (and the constant itself) belong to, and that module cannot be unloaded
+//! while a file is open.
 
 use crate::{
-    alloc::{flags::GFP_KERNEL, KBox},
     bindings,
-    error::{to_result, Result, VTABLE_DEFAULT_ERROR},
+    error::{to_result, Error, Result, VTABLE_DEFAULT_ERROR},
     mm_vma::Vma,
     prelude::*,
     str::CStr,
     types::Opaque,
     ThisModule,
 };
-use core::{marker::PhantomData, pin::Pin};
+use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
 
 /// The state of one open file of a misc device, and what the device does with it.
 #[vtable]
 pub trait MiscDevice: Sized + Send + Sync + 'static {
+    /// The module the implementation belongs to: `&THIS_MODULE` of the crate that implements
+    /// the trait (the static that `module!` defines there).
+    ///
+    /// It is the `owner` of the device's `file_operations`: every open file holds a reference
+    /// on it, so the module stays loaded while one of its files is open.
+    const OWNER: &'static ThisModule;
+
     /// Called by `open()`: the returned value is the file's state until it is released.
     fn open() -> Result<Pin<KBox<Self>>>;
 
@@ -42,8 +52,30 @@ pub trait MiscDevice: Sized + Send + Sync + 'static {
     }
 
     /// Handles `mmap()`: sets up `vma`, which covers the range user space asked for.
-    fn mmap(&self, _vma: &mut Vma) -> Result {
+    fn mmap(&self, _vma: &Vma) -> Result {
         crate::build_error(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The `file_operations` of the misc devices of `T`, one constant per type.
+struct MiscDeviceVTable<T: MiscDevice>(PhantomData<T>);
+
+impl<T: MiscDevice> MiscDeviceVTable<T> {
+    /// Calls the callbacks of `T`; owned by [`MiscDevice::OWNER`].
+    const FOPS: bindings::file_operations = bindings::file_operations {
+        owner: T::OWNER.as_ptr(),
+        open: Some(open::<T>),
+        release: Some(release::<T>),
+        unlocked_ioctl: if T::HAS_IOCTL { Some(ioctl::<T>) } else { None },
+        mmap: if T::HAS_MMAP { Some(mmap::<T>) } else { None },
+        // SAFETY: All-zero is a valid `file_operations`: no flags and every other callback
+        // absent.
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// The `file_operations`, which live as long as the module of `T`.
+    const fn get() -> &'static bindings::file_operations {
+        &Self::FOPS
     }
 }
 
@@ -51,59 +83,57 @@ pub trait MiscDevice: Sized + Send + Sync + 'static {
 ///
 /// # Invariants
 ///
-/// `misc` is registered with `misc_register()` and points at `fops`, which holds the callbacks
-/// of `T`; both stay where they are (the registration is pinned) until `drop` deregisters.
+/// `misc` is registered with `misc_register()`, with the `file_operations` of
+/// `MiscDeviceVTable::<T>`, and stays registered (in place: the registration is pinned) until
+/// `drop` deregisters it.
 #[pin_data(PinnedDrop)]
 pub struct MiscDeviceRegistration<T: MiscDevice> {
     #[pin]
     misc: Opaque<bindings::miscdevice>,
-    #[pin]
-    fops: Opaque<bindings::file_operations>,
     _t: PhantomData<T>,
 }
 
-// SAFETY: The registration is only deregistered (from any thread) in `drop`; the C structures
-// are not touched otherwise.
+// SAFETY: The registration is only deregistered (from any thread) in `drop`; the C structure
+// is not touched otherwise.
 unsafe impl<T: MiscDevice> Send for MiscDeviceRegistration<T> {}
 // SAFETY: A shared reference gives access to nothing.
 unsafe impl<T: MiscDevice> Sync for MiscDeviceRegistration<T> {}
 
 impl<T: MiscDevice> MiscDeviceRegistration<T> {
-    /// Registers the device `/dev/<name>` with a dynamic minor; `module` owns the callbacks.
-    pub fn register(name: &'static CStr, module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
-        let this = KBox::pin_init(
-            pin_init!(Self {
-                misc: Opaque::uninit(),
-                fops: Opaque::uninit(),
-                _t: PhantomData,
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: All-zero is a valid `file_operations` (every callback absent).
-        let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
-        fops.owner = module.as_ptr();
-        fops.open = Some(open::<T>);
-        fops.release = Some(release::<T>);
-        if T::HAS_IOCTL {
-            fops.unlocked_ioctl = Some(ioctl::<T>);
-        }
-        if T::HAS_MMAP {
-            fops.mmap = Some(mmap::<T>);
-        }
-        // SAFETY: All-zero is a valid `miscdevice` to fill in.
-        let mut misc: bindings::miscdevice = unsafe { core::mem::zeroed() };
-        misc.minor = bindings::MISC_DYNAMIC_MINOR as i32;
-        misc.name = name.as_char_ptr();
-        misc.fops = this.fops.get();
-        // SAFETY: Nobody else sees the two fields yet; they are pinned inside `this`.
-        unsafe {
-            this.fops.get().write(fops);
-            this.misc.get().write(misc);
-        }
-        // SAFETY: `misc` is a filled-in `miscdevice` that stays put until `drop`.
-        to_result(unsafe { bindings::misc_register(this.misc.get()) })?;
-        // INVARIANT: registered just above; `fops` is what `misc` points at.
-        Ok(this)
+    /// Registers the device `/dev/<name>` with a dynamic minor.
+    ///
+    /// The initialiser fails, leaving nothing registered, when `misc_register()` fails.
+    pub fn register(name: &'static CStr) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            misc <- Self::register_misc(name),
+            _t: PhantomData,
+        })
+    }
+
+    /// Fills in the `miscdevice` in place and registers it.
+    fn register_misc(name: &'static CStr) -> impl PinInit<Opaque<bindings::miscdevice>, Error> {
+        let fill_and_register = move |slot: *mut Opaque<bindings::miscdevice>| {
+            let misc = Opaque::raw_get(slot);
+            // SAFETY: All-zero is a valid `miscdevice` to fill in.
+            let mut raw: bindings::miscdevice = unsafe { MaybeUninit::zeroed().assume_init() };
+            raw.minor = bindings::MISC_DYNAMIC_MINOR as i32;
+            raw.name = name.as_char_ptr();
+            raw.fops = MiscDeviceVTable::<T>::get();
+            // SAFETY: The closure only runs as the initialiser of a `PinInit`, which is given a
+            // slot valid for writes.
+            unsafe { misc.write(raw) };
+            // SAFETY: `misc` is a filled-in `miscdevice`. It is pinned, so it stays where it is
+            // until the registration is dropped, which deregisters it; its `name` is `'static`
+            // and its `fops` live as long as the module of `T`, which stays loaded as long as
+            // the code of `T` can run.
+            // INVARIANT: On success `misc` is registered with the `file_operations` of `T`; on
+            // failure the initialiser fails and no registration exists.
+            to_result(unsafe { bindings::misc_register(misc) })
+        };
+        // SAFETY: The closure writes the whole `Opaque` (any contents are valid for it) before
+        // it can fail, never moves it, and when `misc_register()` fails it has undone all it
+        // did, so the slot needs no cleanup and may be freed without being dropped.
+        unsafe { crate::init::pin_init_from_closure(fill_and_register) }
     }
 }
 
@@ -117,8 +147,8 @@ impl<T: MiscDevice> PinnedDrop for MiscDeviceRegistration<T> {
 
 /// # Safety
 ///
-/// Called by the VFS for `open()` of a node whose `file_operations` are those of a
-/// [`MiscDeviceRegistration<T>`]; `file` is valid.
+/// Called by the VFS for `open()` of a node whose `file_operations` are those of `T`; `file`
+/// is valid.
 unsafe extern "C" fn open<T: MiscDevice>(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -128,7 +158,8 @@ unsafe extern "C" fn open<T: MiscDevice>(
             // SAFETY: The state stays pinned: `release` turns the pointer back into the same
             // `Pin<KBox<T>>`, and nothing moves it in between.
             let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(state) });
-            // SAFETY: `file` is valid and the VFS hands its `private_data` to the driver.
+            // SAFETY: By the function's requirements `file` is valid and being opened, and the
+            // VFS hands its `private_data` to the driver.
             unsafe { (*file).private_data = raw.cast() };
             0
         }
@@ -143,9 +174,9 @@ unsafe extern "C" fn release<T: MiscDevice>(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> core::ffi::c_int {
-    // SAFETY: `private_data` is the pinned `KBox<T>` that `open` leaked; the VFS calls
-    // `release` once, after every other file operation has returned, so ownership can be
-    // taken back, still pinned.
+    // SAFETY: By the function's requirements, `private_data` is the pinned `KBox<T>` that `open`
+    // leaked and no other file operation runs any more, so ownership can be taken back, still
+    // pinned.
     let state = unsafe { Pin::new_unchecked(KBox::from_raw((*file).private_data.cast::<T>())) };
     T::release(state);
     0
@@ -155,8 +186,8 @@ unsafe extern "C" fn release<T: MiscDevice>(
 ///
 /// # Safety
 ///
-/// `file` is a file of a [`MiscDeviceRegistration<T>`] that has not been released; the
-/// returned reference must not outlive the current file operation.
+/// `file` is a file whose `file_operations` are those of `T`, that [`open`] set up and that has
+/// not been released; the returned reference must not outlive the current file operation.
 unsafe fn state<'a, T: MiscDevice>(file: *mut bindings::file) -> &'a T {
     // SAFETY: By the function's requirements, `private_data` is the live `KBox<T>` of `open`.
     unsafe { &*(*file).private_data.cast::<T>() }
@@ -164,13 +195,14 @@ unsafe fn state<'a, T: MiscDevice>(file: *mut bindings::file) -> &'a T {
 
 /// # Safety
 ///
-/// Called by the VFS for `ioctl()` on an open file of a [`MiscDeviceRegistration<T>`].
+/// Called by the VFS for `ioctl()` on an open file whose `file_operations` are those of `T`.
 unsafe extern "C" fn ioctl<T: MiscDevice>(
     file: *mut bindings::file,
     cmd: u32,
     arg: usize,
 ) -> isize {
-    // SAFETY: The file is open for the duration of the call.
+    // SAFETY: By the function's requirements the file was opened (by `open`, as its operations
+    // are those of `T`) and stays open for the duration of the call.
     let this = unsafe { state::<T>(file) };
     match T::ioctl(this, cmd, arg) {
         Ok(v) => v,
@@ -180,15 +212,18 @@ unsafe extern "C" fn ioctl<T: MiscDevice>(
 
 /// # Safety
 ///
-/// Called by the VFS for `mmap()` on an open file of a [`MiscDeviceRegistration<T>`], with the
-/// new, not yet inserted `vma` and the `mmap_lock` held for writing.
+/// Called by the VFS for `mmap()` on an open file whose `file_operations` are those of `T`, with
+/// the new, not yet inserted `vma` and the `mmap_lock` held for writing.
 unsafe extern "C" fn mmap<T: MiscDevice>(
     file: *mut bindings::file,
     vma: *mut bindings::vm_area_struct,
 ) -> core::ffi::c_int {
-    // SAFETY: The file is open for the duration of the call.
+    // SAFETY: By the function's requirements the file was opened (by `open`, as its operations
+    // are those of `T`) and stays open for the duration of the call.
     let this = unsafe { state::<T>(file) };
-    // SAFETY: The VFS passes a valid VMA that only this call may change until it returns.
+    // SAFETY: By the function's requirements `vma` is being set up by this `mmap()` call, which
+    // lasts as long as the reference. Its `vm_file` is `file`, whose `file_operations.owner` is
+    // `T::OWNER`, the module of the code the reference is passed to.
     let vma = unsafe { Vma::from_raw(vma) };
     match T::mmap(this, vma) {
         Ok(()) => 0,

@@ -13,10 +13,15 @@
 //!
 //! Built-in code with module parameters has a directory `/sys/module/NAME/`; files that belong
 //! beside those parameters (statistics of what the parameters tune) are [`ModuleAttribute`]s in
-//! a group added with [`add_module_group`].
+//! a group declared with [`module_attribute_group!`] and added with [`add_module_group`].
+//!
+//! The kind of attribute is part of the group's type ([`AttributeGroup<DeviceAttribute>`] or
+//! [`AttributeGroup<ModuleAttribute>`]), because the C code that calls an attribute's functions
+//! depends on the directory it is in.
 //!
 //! [`attribute_group!`]: crate::attribute_group
 //! [`attribute_groups!`]: crate::attribute_groups
+//! [`module_attribute_group!`]: crate::module_attribute_group
 
 use crate::{
     bindings,
@@ -27,6 +32,7 @@ use crate::{
 use core::{
     cell::UnsafeCell,
     fmt,
+    marker::PhantomData,
     sync::atomic::{AtomicBool, Ordering},
 };
 
@@ -205,52 +211,111 @@ impl ModuleAttribute {
 /// Adds `group` to `/sys/module/NAME/`, the directory of built-in code with parameters.
 ///
 /// The directory exists from `late_initcall` on (`param_sysfs_builtin_init()`), and only for
-/// names that have a parameter with a sysfs file. Fails with `ENOENT` otherwise.
-pub fn add_module_group(name: &'static CStr, group: &'static AttributeGroup) -> Result {
-    // SAFETY: `module_kset` is set once during boot (it may be null before that, checked).
-    let kset = unsafe { bindings::module_kset };
+/// names that have a parameter with a sysfs file. Fails with `ENOENT` otherwise. May sleep.
+pub fn add_module_group(
+    name: &'static CStr,
+    group: &'static AttributeGroup<ModuleAttribute>,
+) -> Result {
+    // SAFETY: `module_kset` is a pointer that is set once during boot (it may be null before
+    // that, checked below); the volatile read, as C's `READ_ONCE()`, copes with that write.
+    let kset = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::module_kset)) };
     if kset.is_null() {
         return Err(crate::error::code::ENOENT);
     }
-    // SAFETY: `kset` is the live module kset; `name` is NUL-terminated.
+    // SAFETY: `kset` is the live module kset, which is never freed; `name` is NUL-terminated.
     let kobj = unsafe { bindings::kset_find_obj(kset, name.as_char_ptr()) };
     if kobj.is_null() {
         return Err(crate::error::code::ENOENT);
     }
     // The reference `kset_find_obj` took is kept: the group lives as long as the kernel.
-    // SAFETY: `kobj` is a live kobject (we hold a reference); `group` is `'static`.
+    // SAFETY: `kobj` is a live kobject (we hold a reference). It is in `module_kset`, so it is
+    // the kobject of a `struct module_kobject`, whose sysfs operations expect
+    // `struct module_attribute`s: by the type invariants of `AttributeGroup<ModuleAttribute>`,
+    // `group` lists only those (of `ModuleAttribute`s), and it is `'static`.
     to_result(unsafe { bindings::sysfs_create_group(kobj, group.as_ptr()) })
 }
 
 /// A NULL-terminated array of pointers, as C attribute lists and group lists are.
+///
+/// `A` is the kind of the attributes involved: [`DeviceAttribute`] or [`ModuleAttribute`]. Lists
+/// are built by [`attribute_group!`], [`module_attribute_group!`] and [`attribute_groups!`].
+///
+/// [`attribute_group!`]: crate::attribute_group
+/// [`module_attribute_group!`]: crate::module_attribute_group
+/// [`attribute_groups!`]: crate::attribute_groups
+///
+/// # Invariants
+///
+/// The last element is null. Every other element points to an object that lives forever and is
+/// never written:
+/// - in a list of attributes (`T` is `bindings::attribute`), to the `struct attribute` at the
+///   start of the C structure of an `A` (so of a [`DeviceAttribute`] or a [`ModuleAttribute`]);
+/// - in a list of groups (`T` is `bindings::attribute_group`), to the C structure of an
+///   [`AttributeGroup<A>`].
 #[repr(transparent)]
-pub struct PtrList<T, const N: usize>(pub [*mut T; N]);
+pub struct PtrList<T, A, const N: usize> {
+    ptrs: [*mut T; N],
+    _kind: PhantomData<A>,
+}
 
-// SAFETY: The list only holds pointers to `'static` objects that are themselves `Sync`, and is
-// never written after it is built.
-unsafe impl<T, const N: usize> Sync for PtrList<T, N> {}
+// SAFETY: By the type invariants the list only holds pointers to objects that live forever and
+// are never written, and the list itself is never written after it is built.
+unsafe impl<T, A, const N: usize> Sync for PtrList<T, A, N> {}
 
-impl<T, const N: usize> PtrList<T, N> {
+impl<T, A, const N: usize> PtrList<T, A, N> {
+    /// Builds a list; for the macros that declare attribute groups and group lists.
+    ///
+    /// # Safety
+    ///
+    /// The last element of `ptrs` must be null. Every other element must point to an object that
+    /// lives forever and is never written: for a list of attributes (`T` is
+    /// `bindings::attribute`), to the `struct attribute` at the start of the C structure of an `A`
+    /// (such as [`DeviceAttribute::as_attr_ptr`] returns); for a list of groups (`T` is
+    /// `bindings::attribute_group`), to the C structure of an [`AttributeGroup<A>`] (such as
+    /// [`AttributeGroup::as_ptr`] returns).
+    #[doc(hidden)]
+    pub const unsafe fn new_unchecked(ptrs: [*mut T; N]) -> Self {
+        // INVARIANT: The caller guarantees what the type invariants require.
+        Self {
+            ptrs,
+            _kind: PhantomData,
+        }
+    }
+
     /// Returns a pointer to the first element.
     pub const fn as_ptr(&'static self) -> *mut *mut T {
-        self.0.as_ptr().cast_mut()
+        self.ptrs.as_ptr().cast_mut()
     }
 }
 
 /// An attribute group: a list of files, in a subdirectory if it has a name.
+///
+/// `A` is the kind of the files: [`DeviceAttribute`] for the groups of a [`SystemDevice`] (see
+/// [`attribute_group!`]), [`ModuleAttribute`] for groups added with [`add_module_group`] (see
+/// [`module_attribute_group!`]).
+///
+/// [`attribute_group!`]: crate::attribute_group
+/// [`module_attribute_group!`]: crate::module_attribute_group
+///
+/// # Invariants
+///
+/// The C structure has a `'static` name or none, `attrs` points to a `'static` [`PtrList`] of
+/// attributes of kind `A`, and all other fields are zero. It is never written.
 #[repr(transparent)]
-pub struct AttributeGroup(UnsafeCell<bindings::attribute_group>);
+pub struct AttributeGroup<A>(UnsafeCell<bindings::attribute_group>, PhantomData<A>);
 
-// SAFETY: sysfs only reads it; it is never written after it is built.
-unsafe impl Sync for AttributeGroup {}
+// SAFETY: sysfs only reads it; it is never written after it is built (type invariant).
+unsafe impl<A> Sync for AttributeGroup<A> {}
 
-impl AttributeGroup {
-    /// Builds a group; `attrs` must be NULL-terminated (use [`attribute_group!`]).
+impl<A> AttributeGroup<A> {
+    /// Builds a group of the attributes in `attrs`; [`attribute_group!`] and
+    /// [`module_attribute_group!`] build both.
     ///
     /// [`attribute_group!`]: crate::attribute_group
+    /// [`module_attribute_group!`]: crate::module_attribute_group
     pub const fn new<const N: usize>(
         name: Option<&'static CStr>,
-        attrs: &'static PtrList<bindings::attribute, N>,
+        attrs: &'static PtrList<bindings::attribute, A, N>,
     ) -> Self {
         // SAFETY: All-zeroes is a valid `attribute_group`.
         let mut group: bindings::attribute_group = unsafe { core::mem::zeroed() };
@@ -258,7 +323,9 @@ impl AttributeGroup {
             group.name = name.as_char_ptr();
         }
         group.attrs = attrs.as_ptr();
-        Self(UnsafeCell::new(group))
+        // INVARIANT: The name is `'static` or null, `attrs` is a `'static` list of attributes of
+        // kind `A`, everything else is zero.
+        Self(UnsafeCell::new(group), PhantomData)
     }
 
     /// The C structure, for group lists.
@@ -267,26 +334,110 @@ impl AttributeGroup {
     }
 }
 
-/// Declares a `static` [`AttributeGroup`] of [`DeviceAttribute`] statics.
+/// Declares a `static` [`AttributeGroup`] of [`DeviceAttribute`] statics, for a [`SystemDevice`].
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{
+///     attribute_group, attribute_groups, c_str,
+///     prelude::*,
+///     sysfs::{DeviceAttribute, ShowBuf},
+/// };
+///
+/// fn show_answer(buf: &mut ShowBuf) -> Result {
+///     kernel::sysfs_emit!(buf, "42\n")
+/// }
+///
+/// static ANSWER: DeviceAttribute =
+///     DeviceAttribute::new(c_str!("answer"), 0o444, show_answer, None);
+///
+/// attribute_group! {
+///     static INFO_GROUP = (Some(c_str!("info")), [ANSWER]);
+/// }
+/// attribute_groups! {
+///     static GROUPS = [INFO_GROUP];
+/// }
+/// ```
 #[macro_export]
 macro_rules! attribute_group {
     ($vis:vis static $group:ident = ($name:expr, [$($attr:expr),* $(,)?]);) => {
-        $vis static $group: $crate::sysfs::AttributeGroup = {
-            const N: usize = [$(::core::stringify!($attr)),*].len() + 1;
-            static ATTRS: $crate::sysfs::PtrList<$crate::bindings::attribute, N> =
-                $crate::sysfs::PtrList([$($attr.as_attr_ptr(),)* ::core::ptr::null_mut()]);
-            $crate::sysfs::AttributeGroup::new($name, &ATTRS)
+        $vis static $group: $crate::sysfs::AttributeGroup<$crate::sysfs::DeviceAttribute> = {
+            const __N: usize = <[&'static str]>::len(&[$(::core::stringify!($attr)),*]) + 1;
+            static __ATTRS: $crate::sysfs::PtrList<
+                $crate::bindings::attribute,
+                $crate::sysfs::DeviceAttribute,
+                __N,
+            > =
+                // SAFETY: The array ends with a null pointer; every other element is the
+                // `struct attribute` of a `'static` `DeviceAttribute`, as returned by
+                // `DeviceAttribute::as_attr_ptr` (whose argument type checks the kind).
+                unsafe {
+                    $crate::sysfs::PtrList::new_unchecked([
+                        $($crate::sysfs::DeviceAttribute::as_attr_ptr(&$attr),)*
+                        ::core::ptr::null_mut(),
+                    ])
+                };
+            $crate::sysfs::AttributeGroup::new($name, &__ATTRS)
         };
     };
 }
 
-/// Declares a `static` NULL-terminated list of [`AttributeGroup`] statics.
+/// Declares a `static` [`AttributeGroup`] of [`ModuleAttribute`] statics, for
+/// [`add_module_group`].
+///
+/// The syntax is that of [`attribute_group!`].
+///
+/// [`attribute_group!`]: crate::attribute_group
+#[macro_export]
+macro_rules! module_attribute_group {
+    ($vis:vis static $group:ident = ($name:expr, [$($attr:expr),* $(,)?]);) => {
+        $vis static $group: $crate::sysfs::AttributeGroup<$crate::sysfs::ModuleAttribute> = {
+            const __N: usize = <[&'static str]>::len(&[$(::core::stringify!($attr)),*]) + 1;
+            static __ATTRS: $crate::sysfs::PtrList<
+                $crate::bindings::attribute,
+                $crate::sysfs::ModuleAttribute,
+                __N,
+            > =
+                // SAFETY: The array ends with a null pointer; every other element is the
+                // `struct attribute` of a `'static` `ModuleAttribute`, as returned by
+                // `ModuleAttribute::as_attr_ptr` (whose argument type checks the kind).
+                unsafe {
+                    $crate::sysfs::PtrList::new_unchecked([
+                        $($crate::sysfs::ModuleAttribute::as_attr_ptr(&$attr),)*
+                        ::core::ptr::null_mut(),
+                    ])
+                };
+            $crate::sysfs::AttributeGroup::new($name, &__ATTRS)
+        };
+    };
+}
+
+/// Declares a `static` NULL-terminated list of [`AttributeGroup`] statics of
+/// [`DeviceAttribute`]s, for [`SystemDevice::register`].
+///
+/// See [`attribute_group!`] for an example.
+///
+/// [`attribute_group!`]: crate::attribute_group
 #[macro_export]
 macro_rules! attribute_groups {
     ($vis:vis static $list:ident = [$($group:expr),* $(,)?];) => {
-        $vis static $list: $crate::sysfs::PtrList<$crate::bindings::attribute_group, {
-            [$(::core::stringify!($group)),*].len() + 1
-        }> = $crate::sysfs::PtrList([$($group.as_ptr(),)* ::core::ptr::null_mut()]);
+        $vis static $list: $crate::sysfs::PtrList<
+            $crate::bindings::attribute_group,
+            $crate::sysfs::DeviceAttribute,
+            { <[&'static str]>::len(&[$(::core::stringify!($group)),*]) + 1 },
+        > =
+            // SAFETY: The array ends with a null pointer; every other element is the C structure
+            // of a `'static` `AttributeGroup<DeviceAttribute>`, as returned by
+            // `AttributeGroup::as_ptr` (whose argument type checks the kind).
+            unsafe {
+                $crate::sysfs::PtrList::new_unchecked([
+                    $($crate::sysfs::AttributeGroup::<$crate::sysfs::DeviceAttribute>::as_ptr(
+                        &$group,
+                    ),)*
+                    ::core::ptr::null_mut(),
+                ])
+            };
     };
 }
 
@@ -316,12 +467,15 @@ impl SystemDevice {
         }
     }
 
-    /// Registers the subsystem and its device `NAME0` with the attribute `groups`.
+    /// Registers the subsystem and its device `NAME0` with the attribute `groups` (declared with
+    /// [`attribute_groups!`]).
     ///
-    /// Fails with `EBUSY` if it was registered before.
+    /// Fails with `EBUSY` if it was registered before. May sleep.
+    ///
+    /// [`attribute_groups!`]: crate::attribute_groups
     pub fn register<const N: usize>(
         &'static self,
-        groups: &'static PtrList<bindings::attribute_group, N>,
+        groups: &'static PtrList<bindings::attribute_group, DeviceAttribute, N>,
     ) -> Result {
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
@@ -338,7 +492,10 @@ impl SystemDevice {
             (*dev).bus = self.bus.get();
             (*dev).groups = groups.as_ptr().cast();
         }
-        // SAFETY: `dev` is a zero-initialised `'static` device prepared above.
+        // SAFETY: `dev` is a zero-initialised `'static` device prepared above. Its `groups` is a
+        // `'static` NULL-terminated list of groups of `DeviceAttribute`s only (type invariants
+        // of `PtrList` and `AttributeGroup`), so every file gets the `struct device_attribute`
+        // that the device's sysfs operations expect.
         let ret = unsafe { bindings::device_register(dev) };
         if ret != 0 {
             // SAFETY: Registered above and not in use by a device.

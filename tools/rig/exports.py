@@ -29,8 +29,10 @@ ALLOWED_CRATES = {"kernel", "core", "alloc", "compiler_builtins", "bindings",
 # Paths of the kernel crate that are one driver's internals.
 DRIVER_PATHS = [
     (r"^kernel::xen::balloon\b", "balloon internals in the kernel crate"),
-    (r"^kernel::xen::grant_table::(Driver|GrantTableDriver|PageCache|"
-     r"DmaPages?|DmaAlloc|unmap_refs_sync|GntabExports?|export_)",
+    (r"^kernel::xen::grant_table::(Driver|export_grant_table|PageHandle|OwnedPage|"
+     r"PageArray|KernelOps|FreeCallback|CallbackFn|CallbackList|UnmapItem|"
+     r"AutoXlatFrames|unmap_refs_sync|ops_from_raw|set_foreign_p2m|"
+     r"clear_foreign_p2m|SHARED|cache|dma)\b",
      "grant-table driver internals in the kernel crate"),
 ]
 
@@ -41,6 +43,7 @@ C_DENY = [
     (re.compile(r"^rust_helper_xen_decrease_reservation_order$"), "balloon internal"),
     (re.compile(r"^(rust_)?xen_balloon_"), "balloon internal"),
     (re.compile(r"^rust_gnttab_"), "grant-table driver internal"),
+    (re.compile(r"^gnttab_foreach_grant$"), "not exported by grant-table.c"),
     (re.compile(r"^rust_xen_(alloc|free)_ballooned_pages$|^rust_balloon_"),
      "balloon internal"),
 ]
