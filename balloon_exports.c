@@ -15,6 +15,7 @@
 #include <linux/export.h>
 #include <linux/gfp.h>
 #include <xen/balloon.h>
+#include <xen/interface/xen.h>
 #include <xen/interface/memory.h>
 #include <asm/xen/hypercall.h>
 

@@ -471,7 +471,9 @@ impl Table {
         let mut new_pages = KVec::with_capacity(page_chunks, GFP_ATOMIC)?;
         for _ in 0..page_chunks {
             let mut c = KVec::with_capacity(PAGES_PER_CHUNK, GFP_ATOMIC)?;
-            c.extend_with(PAGES_PER_CHUNK, None, GFP_ATOMIC)?;
+            for _ in 0..PAGES_PER_CHUNK {
+                c.push(None, GFP_ATOMIC)?;
+            }
             new_pages.push(c, GFP_ATOMIC)?;
         }
         // The outer vectors were sized for the largest table at init: these pushes do not
@@ -710,7 +712,9 @@ fn init() -> Result {
     // The page array for the first frame; later ones come with `grow`.
     while t.pages.len() * PAGES_PER_CHUNK < t.size as usize {
         let mut c = KVec::with_capacity(PAGES_PER_CHUNK, GFP_KERNEL)?;
-        c.extend_with(PAGES_PER_CHUNK, None, GFP_KERNEL)?;
+        for _ in 0..PAGES_PER_CHUNK {
+            c.push(None, GFP_KERNEL)?;
+        }
         t.pages.push(c, GFP_KERNEL)?;
     }
     let size = t.size;

@@ -26,6 +26,9 @@ use kernel::{
     ffi::{c_long, c_uint, c_ulong},
 };
 
+// `struct page` has members of empty structures on some configurations: only pointers to it
+// cross, as in the generated bindings, which allow the same lint.
+#[allow(improper_ctypes)]
 extern "C" {
     // Defined in `balloon_exports.c`, built in and not exported (see `balloon_rust.h`).
     fn xen_balloon_alloc_noinit(gfp: bindings::gfp_t, order: c_uint) -> *mut bindings::page;
@@ -112,7 +115,7 @@ impl BalloonPage {
     /// # Safety
     ///
     /// The page must satisfy the type invariant: valid, outside the allocator, unused.
-    unsafe fn from_pfn(pfn: u64) -> Self {
+    pub(crate) unsafe fn from_pfn(pfn: u64) -> Self {
         // SAFETY: The caller guarantees `pfn` has a valid `struct page`.
         let page = unsafe { bindings::pfn_to_page(pfn as _) };
         // INVARIANT: By the safety requirements. `pfn_to_page` never returns null.
@@ -146,18 +149,6 @@ impl BalloonPage {
     pub(crate) fn pfn(&self) -> u64 {
         // SAFETY: The page is valid (type invariant).
         unsafe { bindings::page_to_pfn(self.page.as_ptr()) as u64 }
-    }
-
-    /// The frame to pass to `XENMEM_populate_physmap` for this page.
-    pub(crate) fn xen_pfn(&self) -> Frame {
-        // SAFETY: The page is valid (type invariant).
-        unsafe { bindings::page_to_xen_pfn(self.page.as_ptr()) }
-    }
-
-    /// The frame to pass to `XENMEM_decrease_reservation` for this page.
-    pub(crate) fn gfn(&self) -> Frame {
-        // SAFETY: The page is valid (type invariant).
-        unsafe { bindings::xen_page_to_gfn(self.page.as_ptr()) as Frame }
     }
 
     /// Fills the page with zeroes, for a balloon that scrubs pages itself: it reads the
@@ -346,11 +337,6 @@ impl PageBatch {
         self.len
     }
 
-    /// Whether the batch is empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Adds a page at the end; gives it back when the batch is full.
     pub(crate) fn push(&mut self, page: BalloonPage) -> core::result::Result<(), BalloonPage> {
         if self.len == BATCH {
@@ -362,7 +348,7 @@ impl PageBatch {
         Ok(())
     }
 
-    /// Writes the [`BalloonPage::gfn`] of each page to `out`, in order; returns how many.
+    /// Writes the `xen_page_to_gfn()` of each page to `out`, in order; returns how many.
     pub(crate) fn gfns(&self, out: &mut [Frame]) -> usize {
         let n = self.len.min(out.len());
         for (o, page) in out.iter_mut().zip(&self.pages[..n]) {
@@ -649,7 +635,7 @@ impl PageList {
         Some(unsafe { page_is_highmem(page_from_lru(self.head)) })
     }
 
-    /// Fills `out` with the [`BalloonPage::xen_pfn`] of the first pages; returns how many.
+    /// Fills `out` with the `page_to_xen_pfn()` of the first pages; returns how many.
     pub(crate) fn front_xen_pfns(&self, out: &mut [Frame]) -> usize {
         let mut lru = self.head;
         let mut n = 0;
@@ -692,7 +678,7 @@ pub(crate) mod reservation {
     ///
     /// # Safety
     ///
-    /// Each frame must be the [`BalloonPage::xen_pfn`] of a page the caller owns that has no
+    /// Each frame must be the `page_to_xen_pfn()` of a page the caller owns that has no
     /// memory behind it, and no frame may appear twice.
     pub(crate) unsafe fn increase(frames: &mut [Frame]) -> Result<usize> {
         let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
@@ -723,7 +709,7 @@ pub(crate) mod reservation {
     ///
     /// # Safety
     ///
-    /// Each frame must be the [`BalloonPage::gfn`] of a page the caller owns, unmapped (see
+    /// Each frame must be the `xen_page_to_gfn()` of a page the caller owns, unmapped (see
     /// [`PageBatch::unmap_all`]), that nobody touches until it is populated again.
     pub(crate) unsafe fn decrease(frames: &mut [Frame]) -> Result<usize> {
         let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;

@@ -509,6 +509,17 @@ pub unsafe extern "C" fn gnttab_free_pages(nr: c_int, p: *mut *mut bindings::pag
     }
 }
 
+/// The lock class of every page cache's lock, as `spin_lock_init()` in C gives one call site.
+struct CacheLockClass(core::cell::UnsafeCell<bindings::lock_class_key>);
+
+// SAFETY: Only lockdep touches the key, with its own synchronisation.
+unsafe impl Sync for CacheLockClass {}
+
+// SAFETY: All-zeroes is a valid `lock_class_key`, and a `static` is the static storage lockdep
+// requires of a key.
+static CACHE_LOCK_CLASS: CacheLockClass =
+    CacheLockClass(core::cell::UnsafeCell::new(unsafe { core::mem::zeroed() }));
+
 /// `gnttab_page_cache_init()`.
 ///
 /// # Safety
@@ -516,12 +527,12 @@ pub unsafe extern "C" fn gnttab_free_pages(nr: c_int, p: *mut *mut bindings::pag
 /// `cache` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn gnttab_page_cache_init(cache: *mut bindings::gnttab_page_cache) {
-    // SAFETY: By the safety requirements.
+    // SAFETY: By the safety requirements; the key is static.
     unsafe {
         bindings::__spin_lock_init(
             ptr::addr_of_mut!((*cache).lock),
             kernel::c_str!("&cache->lock").as_char_ptr(),
-            kernel::static_lock_class!().as_ptr(),
+            CACHE_LOCK_CLASS.0.get(),
         );
         cache_init(cache);
         (*cache).num_pages = 0;

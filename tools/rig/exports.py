@@ -24,7 +24,7 @@ import sys
 # Crates whose symbols a module may see: the kernel crate and the Rust
 # standard library parts the kernel builds.
 ALLOWED_CRATES = {"kernel", "core", "alloc", "compiler_builtins", "bindings",
-                  "macros", "uapi", "ffi"}
+                  "macros", "uapi", "ffi", "__rustc"}
 
 # Paths of the kernel crate that are one driver's internals.
 DRIVER_PATHS = [
@@ -41,7 +41,7 @@ DRIVER_PATHS = [
 C_DENY = [
     (re.compile(r"noinit", re.I), "reaches the allocation without init_on_alloc zeroing"),
     (re.compile(r"^rust_helper_xen_decrease_reservation_order$"), "balloon internal"),
-    (re.compile(r"^(rust_)?xen_balloon_"), "balloon internal"),
+    (re.compile(r"^(rust_)?xen_balloon_(?!init$)"), "balloon internal"),
     (re.compile(r"^rust_gnttab_"), "grant-table driver internal"),
     (re.compile(r"^gnttab_foreach_grant$"), "not exported by grant-table.c"),
     (re.compile(r"^rust_xen_(alloc|free)_ballooned_pages$|^rust_balloon_"),
