@@ -78,8 +78,7 @@ pub extern "C" fn gnttab_max_grant_frames() -> c_uint {
 #[no_mangle]
 pub unsafe extern "C" fn gnttab_setup_auto_xlat_frames(addr: bindings::phys_addr_t) -> c_int {
     // SAFETY: By the safety requirements.
-    unsafe { AutoXlatFrames::setup(addr as u64, crate::max_frames_now()) }
-        .map_or_else(errno, |()| 0)
+    unsafe { AutoXlatFrames::setup(addr, crate::max_frames_now()) }.map_or_else(errno, |()| 0)
 }
 
 /// Releases what [`gnttab_setup_auto_xlat_frames`] reserved.
@@ -515,10 +514,11 @@ struct CacheLockClass(core::cell::UnsafeCell<bindings::lock_class_key>);
 // SAFETY: Only lockdep touches the key, with its own synchronisation.
 unsafe impl Sync for CacheLockClass {}
 
-// SAFETY: All-zeroes is a valid `lock_class_key`, and a `static` is the static storage lockdep
-// requires of a key.
-static CACHE_LOCK_CLASS: CacheLockClass =
-    CacheLockClass(core::cell::UnsafeCell::new(unsafe { core::mem::zeroed() }));
+/// The key is static storage, as lockdep requires.
+static CACHE_LOCK_CLASS: CacheLockClass = CacheLockClass(core::cell::UnsafeCell::new(
+    // SAFETY: All-zeroes is a valid `lock_class_key`.
+    unsafe { core::mem::zeroed() },
+));
 
 /// `gnttab_page_cache_init()`.
 ///
