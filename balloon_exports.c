@@ -23,10 +23,16 @@
 
 struct balloon_stats balloon_stats;
 EXPORT_SYMBOL_GPL(balloon_stats);
-EXPORT_SYMBOL_GPL(balloon_set_new_target);
-EXPORT_SYMBOL(xen_alloc_ballooned_pages);
-EXPORT_SYMBOL(xen_free_ballooned_pages);
-EXPORT_SYMBOL_GPL(xen_balloon_init);
+
+/* The functions are defined in Rust: export them by name, as rust/exports.c does, */
+#define EXPORT_RUST(sym) EXPORT_SYMBOL(sym)
+/* with the licence balloon.c gives each. */
+#define EXPORT_RUST_GPL(sym) EXPORT_SYMBOL_GPL(sym)
+
+EXPORT_RUST_GPL(balloon_set_new_target);
+EXPORT_RUST(xen_alloc_ballooned_pages);
+EXPORT_RUST(xen_free_ballooned_pages);
+EXPORT_RUST_GPL(xen_balloon_init);
 
 /*
  * balloon_alloc_pages_noinit() is a macro (alloc_hooks()): memory allocation
