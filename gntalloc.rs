@@ -248,7 +248,7 @@ struct GntAllocFile {
 
 /// The pages one `mmap()` of a file maps: they stay shared while any part of it is mapped.
 struct MappedGrefs {
-    _grefs: KVec<Arc<Gref>>,
+    _grefs: KVVec<Arc<Gref>>,
 }
 
 /// Reserves `count` pages of the global limit; gntalloc.c's check, under its rules.
@@ -419,14 +419,18 @@ impl MiscDevice for GntAllocFile {
         }
         let count = vma.pages();
         let index = (vma.pgoff() as u64) << PAGE_SHIFT;
-        let mut grefs = KVec::with_capacity(count, GFP_KERNEL)?;
-        {
+        let grefs = {
             let file = self.grefs.lock();
+            // The range is checked before anything is allocated: a mapping of more pages than
+            // the file shares fails with `ENOENT`, as in gntalloc.c, whatever its size.
             let first = file.find(index, count).ok_or(ENOENT)?;
+            // At most what the file shares; kvmalloc() for large ones.
+            let mut grefs = KVVec::with_capacity(count, GFP_KERNEL)?;
             for (_, g) in &file.grefs[first..first + count] {
                 grefs.push(g.clone(), GFP_KERNEL)?;
             }
-        }
+            grefs
+        };
         vma.set_dontexpand();
         vma.set_dontdump();
         let start = vma.start();

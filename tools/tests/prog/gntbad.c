@@ -154,6 +154,14 @@ int main(int argc, char **argv)
 	check("start");
 
 	fd = dev();
+	/*
+	 * A 4 GiB shared mapping of a file that shares nothing: refused before
+	 * anything is allocated, without a kernel warning.
+	 */
+	p = mmap(NULL, 1ULL << 32, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	report("mmap-4G-before-alloc", p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, 1ULL << 32);
 	/* Allocation. */
 	report("alloc-count-0", gntalloc_alloc(fd, domid, 0, &idx));
 	report("alloc-over-limit", gntalloc_alloc(fd, domid, limit + 1, NULL));

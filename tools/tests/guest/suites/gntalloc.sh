@@ -64,6 +64,7 @@ sed 's/^/gntalloc: /' /tmp/gntbad.out
 while read -r name want; do
 	expect "gntalloc-bad-$name" "$(sed -n "s/^case $name rc //p" /tmp/gntbad.out)" "$want"
 done <<EOT
+mmap-4G-before-alloc ENOENT
 alloc-count-0 0
 alloc-over-limit ENOSPC
 alloc-huge ENOSPC
