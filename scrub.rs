@@ -38,7 +38,18 @@ pub fn scrub_page(page: &mut PageRef<'_>) {
     }
 }
 
-kernel::export_page_fn! {
-    /// Clears a page about to be handed back to Xen if `xen_scrub_pages` is on.
-    xenmem_reservation_scrub_page => scrub_page
+/// Clears a page about to be handed back to Xen if `xen_scrub_pages` is on
+/// (`xenmem_reservation_scrub_page()` of `include/xen/mem-reservation.h`, for built-in C code).
+///
+/// # Safety
+///
+/// `page` must be null or point to a valid page that the caller owns and lets nobody else use
+/// for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn xenmem_reservation_scrub_page(page: *mut kernel::bindings::page) {
+    // SAFETY: By this function's safety requirements: a page the caller owns exclusively for
+    // the call, which outlives the borrow.
+    if let Some(mut page) = unsafe { PageRef::from_raw(page) } {
+        scrub_page(&mut page);
+    }
 }

@@ -113,6 +113,6 @@ M1=$(free_kb)
 echo "grant: free memory after the first backlog: $((M1 - M0)) KiB"
 out=$(gntdefer -n 100000 -r 0 -t 300 2>&1)
 expect backlog-again-program-ok "$(echo "$out" | tail -1)" "gntdefer: ok"
-wait_until 20 free_near "$M1" 2048
+wait_until 60 free_near "$M1" 2048
 free_near "$M1" 2048 && pass backlog-no-page-leaked ||
 	fail backlog-no-page-leaked "$(free_kb) KiB free after the second backlog, was $M1"
