@@ -59,7 +59,13 @@ fi
 	fail xg-no-page-leaked "domU free memory changed by ${5:-?} KiB"
 
 # ---- libxenvchan
-wait_until 60 grep -q "XENRIG-VCHAN server-up" $log
+# The domU starts its server once xgshr is done; a slow domU gets 180 s, and a
+# server that never comes up fails this case instead of stalling the boot.
+if wait_until 180 grep -q "XENRIG-VCHAN server-up" $log; then
+	pass vchan-server-up
+else
+	fail vchan-server-up "domU: $(tail -3 $log | tr -d '\r' | tr '\n' ' ')"
+fi
 path=$(ga "XENRIG-VCHAN server-up")
 vchan-socket-proxy "$D" "$path" /tmp/vc.sock > /tmp/vproxy.log 2>&1 &
 CP=$!
@@ -68,7 +74,7 @@ t0=$(date +%s)
 # The rig itself must keep each context's vector registers while the two
 # domains share the CPUs (glibc's memcpy moves the vchan data through them).
 fpcheck -p 2 -t 20 > /tmp/fpcheck.out 2>&1 &
-vchanpeer connect /tmp/vc.sock -n 64M -s 22 -r 11 > /tmp/vp1.out 2>&1
+timeout 600 vchanpeer connect /tmp/vc.sock -n 64M -s 22 -r 11 > /tmp/vp1.out 2>&1
 wait $!
 sed 's/^/gntalloc: /' /tmp/fpcheck.out
 case "$(tail -1 /tmp/fpcheck.out)" in
@@ -83,7 +89,7 @@ echo "gntalloc: vchan domU: $(ga 'XENRIG-VCHAN transfer1')"
 expect vchan-64MiB-each-way-domU-side "$(ga 'XENRIG-VCHAN transfer1' | cut -d" " -f2-7)" "$want"
 
 wait_until 60 grep -q "XENRIG-VCHAN listening2" $log
-vchanpeer connect /tmp/vc.sock -n 256M -s 44 -r 33 > /tmp/vp2.out 2>&1
+timeout 600 vchanpeer connect /tmp/vc.sock -n 256M -s 44 -r 33 > /tmp/vp2.out 2>&1
 echo "gntalloc: vchan dom0 (server killed): $(cat /tmp/vp2.out)"
 wait_until 180 grep -q "XENRIG-VCHAN done" $log
 echo "gntalloc: vchan domU (server killed): $(ga 'XENRIG-VCHAN transfer2')"
