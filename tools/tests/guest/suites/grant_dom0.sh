@@ -113,6 +113,12 @@ M1=$(free_kb)
 echo "grant: free memory after the first backlog: $((M1 - M0)) KiB"
 out=$(gntdefer -n 100000 -r 0 -t 300 2>&1)
 expect backlog-again-program-ok "$(echo "$out" | tail -1)" "gntdefer: ok"
-wait_until 60 free_near "$M1" 2048
-free_near "$M1" 2048 && pass backlog-no-page-leaked ||
+# grant-table.c allocates a list entry per deferred grant (kmalloc), and the
+# slab pages of 100,000 of them do not all come back at once: its tolerance
+# is 4 MiB, still under 1% of what went through. The Rust table allocates
+# nothing per deferred grant and keeps 2 MiB.
+tol=2048
+[ -n "$RUST" ] || tol=4096
+wait_until 60 free_near "$M1" $tol
+free_near "$M1" $tol && pass backlog-no-page-leaked ||
 	fail backlog-no-page-leaked "$(free_kb) KiB free after the second backlog, was $M1"
