@@ -639,20 +639,20 @@ fn balloon_init() -> Result {
     let mut append_regions = true;
     if current == 0 {
         if xen::pv_domain() {
-            let nr = xen::start_info_pages();
-            if xen::released_pages() >= nr {
+            let nr = platform::start_info_pages();
+            if platform::released_pages() >= nr {
                 pr_warn!("Released pages underflow current target\n");
                 return Err(ERANGE);
             }
-            current = (nr - xen::released_pages()).min(xen::max_pfn());
+            current = (nr - platform::released_pages()).min(xen::max_pfn());
         } else {
             let phys = xen::num_physpages();
-            if xen::unpopulated_pages() >= phys {
+            if platform::unpopulated_pages() >= phys {
                 pr_warn!("Released pages underflow current target\n");
                 return Err(ERANGE);
             }
             append_regions = false;
-            current = phys - xen::unpopulated_pages();
+            current = phys - platform::unpopulated_pages();
         }
     }
     set_stat(Stat::CurrentPages, current);

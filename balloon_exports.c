@@ -10,14 +10,22 @@
  * It also holds the only call of balloon_alloc_pages_noinit() in the kernel.
  * That call, like everything of balloon.rs, is built in and not exported:
  * no module can obtain a page that init_on_alloc did not zero.
+ *
+ * Last, it gives the Rust code what neither the bindings nor the helpers
+ * can (balloon_rust.h): flush_tlb_all(), which only built-in code sees, the
+ * kernel page-table entry of a frame, and the SYSCTL_ZERO and SYSCTL_ONE
+ * bounds.
  */
 
 #include <linux/export.h>
 #include <linux/gfp.h>
+#include <linux/sysctl.h>
 #include <xen/balloon.h>
 #include <xen/interface/xen.h>
 #include <xen/interface/memory.h>
+#include <asm/tlbflush.h>
 #include <asm/xen/hypercall.h>
+#include <asm/xen/page.h>
 
 #include "balloon_rust.h"
 
@@ -55,3 +63,30 @@ long xen_balloon_decrease_blocks(xen_pfn_t *frames, unsigned long count,
 	set_xen_guest_handle(reservation.extent_start, frames);
 	return HYPERVISOR_memory_op(XENMEM_decrease_reservation, &reservation);
 }
+
+/* flush_tlb_all() is declared for built-in code only, which this file is. */
+void xen_balloon_flush_tlb_all(void)
+{
+	flush_tlb_all();
+}
+
+#ifdef CONFIG_XEN_HAVE_PVMMU
+/* The kernel mapping of machine frame @mfn, as the direct map has it. */
+pte_t xen_balloon_kernel_pte(unsigned long mfn)
+{
+	return mfn_pte(mfn, PAGE_KERNEL);
+}
+#endif
+
+#ifdef CONFIG_XEN_BALLOON_MEMORY_HOTPLUG
+/* The bounds of the hotplug_unpopulated sysctl. */
+void *xen_balloon_sysctl_zero(void)
+{
+	return SYSCTL_ZERO;
+}
+
+void *xen_balloon_sysctl_one(void)
+{
+	return SYSCTL_ONE;
+}
+#endif

@@ -633,9 +633,25 @@ impl GrantTable {
     }
 }
 
+extern "C" {
+    // Defined in `grant_table_exports.c`, built in and not exported (see `grant_table_rust.h`).
+    fn xen_gnttab_pv_machine_address_width() -> kernel::ffi::c_uint;
+}
+
+/// Whether grant frames need more than 32 bits: what makes the v2 layout necessary.
+fn frames_need_64_bits() -> bool {
+    if xen::pv_domain() {
+        // SAFETY: Reads CPUID leaves of the hypervisor.
+        let width = unsafe { xen_gnttab_pv_machine_address_width() };
+        return width > 32 + kernel::bindings::PAGE_SHIFT;
+    }
+    // SAFETY: Reads a variable written only during early boot.
+    unsafe { kernel::bindings::max_possible_pfn >> 32 != 0 }
+}
+
 /// Selects the layout (`gnttab_request_version()`).
 fn request_version() {
-    let mut want = if gt::frames_need_64_bits() {
+    let mut want = if frames_need_64_bits() {
         Version::V2
     } else {
         Version::V1

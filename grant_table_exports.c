@@ -7,10 +7,21 @@
  * the same licence, so that xenbus, xen-blkback, xen-netback, gntdev,
  * gntalloc and the front ends load unchanged, and defines the variable the
  * header declares.
+ *
+ * It also holds what the Rust code needs beyond the bindings and helpers
+ * (grant_table_rust.h): built in, never exported.
  */
 
 #include <linux/export.h>
+#include <linux/mm.h>
 #include <xen/grant_table.h>
+#include <xen/xen.h>
+#ifdef CONFIG_X86
+#include <asm/xen/cpuid.h>
+#include <asm/xen/hypervisor.h>
+#endif
+
+#include "grant_table_rust.h"
 
 /* Filled by gnttab_setup_auto_xlat_frames() for HVM and PVH guests. */
 struct grant_frames xen_auto_xlat_grant_frames;
@@ -55,4 +66,48 @@ EXPORT_RUST_GPL(gnttab_foreach_grant_in_range);
 #ifdef CONFIG_XEN_GRANT_DMA_ALLOC
 EXPORT_RUST_GPL(gnttab_dma_alloc_pages);
 EXPORT_RUST_GPL(gnttab_dma_free_pages);
+#endif
+
+unsigned int xen_gnttab_pv_machine_address_width(void)
+{
+#ifdef CONFIG_X86
+	u32 base;
+
+	if (!xen_pv_domain())
+		return 0;
+	base = xen_cpuid_base();
+	if (cpuid_eax(base) < 5)
+		return 0;
+	return cpuid_ebx(base + 5) & XEN_CPUID_MACHINE_ADDRESS_WIDTH_MASK;
+#else
+	return 0;
+#endif
+}
+
+void xen_gnttab_page_set_foreign(struct page *page, domid_t domid,
+				 grant_ref_t gref)
+{
+	struct xen_page_foreign *foreign;
+
+	SetPageForeign(page);
+	foreign = xen_page_foreign(page);
+	foreign->domid = domid;
+	foreign->gref = gref;
+}
+
+void xen_gnttab_page_clear_foreign(struct page *page)
+{
+	ClearPageForeign(page);
+}
+
+#ifdef CONFIG_XEN_UNPOPULATED_ALLOC
+void *xen_gnttab_page_zone_device_data(struct page *page)
+{
+	return page->zone_device_data;
+}
+
+void xen_gnttab_page_set_zone_device_data(struct page *page, void *data)
+{
+	page->zone_device_data = data;
+}
 #endif

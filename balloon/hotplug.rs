@@ -16,10 +16,15 @@ use kernel::{
     ffi::{c_int, c_ulong, c_void},
 };
 
+extern "C" {
+    // Defined in `balloon_exports.c`, built in and not exported (see `balloon_rust.h`).
+    fn xen_balloon_sysctl_zero() -> *mut c_void;
+    fn xen_balloon_sysctl_one() -> *mut c_void;
+}
+
 /// Pages per memory section, the unit of hotplug.
 pub(crate) fn pages_per_section() -> u64 {
-    // SAFETY: A constant.
-    unsafe { bindings::pages_per_section() as u64 }
+    bindings::PAGES_PER_SECTION as u64
 }
 
 /// A range of physical addresses reserved as "System RAM" for hotplug.
@@ -199,8 +204,8 @@ pub(crate) fn register_sysctl() -> Result {
     table.proc_handler = Some(bindings::proc_dointvec_minmax);
     // SAFETY: Pointers to the kernel's constant 0 and 1.
     unsafe {
-        table.extra1 = bindings::sysctl_zero();
-        table.extra2 = bindings::sysctl_one();
+        table.extra1 = xen_balloon_sysctl_zero();
+        table.extra2 = xen_balloon_sysctl_one();
     }
     let table = kernel::alloc::KBox::new(table, kernel::alloc::flags::GFP_KERNEL)?;
     let table = kernel::alloc::KBox::leak(table);

@@ -33,6 +33,9 @@ extern "C" {
     // Defined in `balloon_exports.c`, built in and not exported (see `balloon_rust.h`).
     fn xen_balloon_alloc_noinit(gfp: bindings::gfp_t, order: c_uint) -> *mut bindings::page;
     fn xen_balloon_decrease_blocks(frames: *mut Frame, count: c_ulong, order: c_uint) -> c_long;
+    fn xen_balloon_flush_tlb_all();
+    #[cfg(CONFIG_XEN_HAVE_PVMMU)]
+    fn xen_balloon_kernel_pte(mfn: c_ulong) -> bindings::pte_t;
 }
 
 /// A Xen page frame number (a PFN or a GFN, as the hypercall wants it).
@@ -371,7 +374,7 @@ impl PageBatch {
             if let Err((e, done)) = self.set_mappings(self.len, |_, _| bindings::pte_t { pte: 0 }) {
                 // SAFETY: Any PFN is accepted (an unknown one gives `INVALID_P2M_ENTRY`).
                 let restore =
-                    |_, pfn| unsafe { bindings::xen_kernel_pte(bindings::__pfn_to_mfn(pfn)) };
+                    |_, pfn| unsafe { xen_balloon_kernel_pte(bindings::__pfn_to_mfn(pfn)) };
                 if self.set_mappings(done, restore).is_err() {
                     kernel::pr_err!("xen: cannot restore the mappings of ballooned pages\n");
                 }
@@ -409,7 +412,7 @@ impl PageBatch {
                 };
             }
             // SAFETY: Builds a page-table entry; any frame is accepted.
-            let map = |i: usize, _| unsafe { bindings::xen_kernel_pte(frames[i] as _) };
+            let map = |i: usize, _| unsafe { xen_balloon_kernel_pte(frames[i] as _) };
             let mapped = if p2m_ok {
                 self.set_mappings(self.len, map)
             } else {
@@ -517,7 +520,7 @@ pub(crate) fn flush_kmaps() {
 /// Flushes the TLBs of all CPUs, once the mappings of frames that leave the guest are gone.
 pub(crate) fn flush_tlbs() {
     // SAFETY: No preconditions.
-    unsafe { bindings::flush_tlb_all() };
+    unsafe { xen_balloon_flush_tlb_all() };
 }
 
 /// Whether `page` is a high-memory page.
@@ -778,4 +781,30 @@ pub(crate) fn available_pages() -> u64 {
 pub(crate) fn reserve_pages() -> u64 {
     // SAFETY: A plain word the allocator updates.
     unsafe { ptr::read_volatile(ptr::addr_of!(bindings::totalreserve_pages)) as u64 }
+}
+
+/// Pages Linux gave back to Xen at boot (PV), or `0`.
+pub(crate) fn released_pages() -> u64 {
+    // SAFETY: Written only during early boot.
+    unsafe { bindings::xen_released_pages as u64 }
+}
+
+/// Pages of the memory map Xen never populated (HVM/PVH), or `0`.
+pub(crate) fn unpopulated_pages() -> u64 {
+    #[cfg(CONFIG_XEN_UNPOPULATED_ALLOC)]
+    // SAFETY: Written only during early boot.
+    let pages = unsafe { bindings::xen_unpopulated_pages };
+    // Without the allocator, `<xen/xen.h>` makes it the constant `0`.
+    #[cfg(not(CONFIG_XEN_UNPOPULATED_ALLOC))]
+    let pages = bindings::xen_unpopulated_pages;
+    pages as u64
+}
+
+/// The number of pages in the start info of a PV guest, `0` otherwise.
+pub(crate) fn start_info_pages() -> u64 {
+    if !kernel::xen::pv_domain() {
+        return 0;
+    }
+    // SAFETY: PV guests have a start info, set up during early boot.
+    unsafe { (*bindings::xen_start_info).nr_pages as u64 }
 }

@@ -481,7 +481,7 @@ pub unsafe extern "C" fn gnttab_alloc_pages(nr: c_int, p: *mut *mut bindings::pa
         return EINVAL.to_errno();
     };
     // SAFETY: `p` has room for `n` pointers (safety requirements).
-    let ret = unsafe { bindings::xen_unpopulated_alloc(n, p) };
+    let ret = unsafe { bindings::xen_alloc_unpopulated_pages(n, p) };
     if ret < 0 {
         return ret;
     }
@@ -504,7 +504,7 @@ pub unsafe extern "C" fn gnttab_free_pages(nr: c_int, p: *mut *mut bindings::pag
     // SAFETY: By the safety requirements.
     unsafe {
         gnttab_pages_clear_private(nr, p);
-        bindings::xen_unpopulated_free(nr.max(0) as c_uint, p);
+        bindings::xen_free_unpopulated_pages(nr.max(0) as c_uint, p);
     }
 }
 
@@ -543,6 +543,16 @@ pub unsafe extern "C" fn gnttab_page_cache_init(cache: *mut bindings::gnttab_pag
 mod cache {
     use super::*;
 
+    // `struct page` has members of empty structures on some configurations: only pointers to
+    // it cross, as in the generated bindings, which allow the same lint.
+    #[allow(improper_ctypes)]
+    extern "C" {
+        // Defined in `grant_table_exports.c`, built in and not exported (see
+        // `grant_table_rust.h`).
+        fn xen_gnttab_page_zone_device_data(page: *mut bindings::page) -> *mut c_void;
+        fn xen_gnttab_page_set_zone_device_data(page: *mut bindings::page, data: *mut c_void);
+    }
+
     /// # Safety
     ///
     /// `c` is a valid cache.
@@ -567,7 +577,7 @@ mod cache {
         // are linked through `zone_device_data`.
         unsafe {
             let page = (*c).pages;
-            (*c).pages = bindings::page_zone_device_data(page).cast();
+            (*c).pages = xen_gnttab_page_zone_device_data(page).cast();
             page
         }
     }
@@ -579,7 +589,7 @@ mod cache {
     pub(super) unsafe fn cache_enq(c: *mut bindings::gnttab_page_cache, page: *mut bindings::page) {
         // SAFETY: As in `cache_deq`; the page is the caller's to give.
         unsafe {
-            bindings::page_set_zone_device_data(page, (*c).pages.cast());
+            xen_gnttab_page_set_zone_device_data(page, (*c).pages.cast());
             (*c).pages = page;
         }
     }

@@ -21,6 +21,15 @@ use kernel::{
     xen::grant_table::{DomId, Frame, GrantOp, GrantRef, MapOp, UnmapOp, XEN_PAGE_SIZE},
 };
 
+// `struct page` has members of empty structures on some configurations: only pointers to it
+// cross, as in the generated bindings, which allow the same lint.
+#[allow(improper_ctypes)]
+extern "C" {
+    // Defined in `grant_table_exports.c`, built in and not exported (see `grant_table_rust.h`).
+    fn xen_gnttab_page_set_foreign(page: *mut bindings::page, domid: DomId, gref: u32);
+    fn xen_gnttab_page_clear_foreign(page: *mut bindings::page);
+}
+
 /// The frames of the auto-translated grant table (`xen_auto_xlat_grant_frames`, defined in
 /// `grant_table_exports.c`).
 pub(crate) struct AutoXlatFrames;
@@ -267,7 +276,7 @@ impl<'a> PageArray<'a> {
         let gref = gref.map_or(u32::MAX, GrantRef::get);
         if let Some(p) = self.get(i) {
             // SAFETY: A valid page the caller may mark (type invariant).
-            unsafe { bindings::xen_page_set_foreign(p.page.as_ptr(), domid, gref) }
+            unsafe { xen_gnttab_page_set_foreign(p.page.as_ptr(), domid, gref) }
         }
     }
 
@@ -275,7 +284,7 @@ impl<'a> PageArray<'a> {
     pub(crate) fn clear_foreign(&self, i: usize) {
         if let Some(p) = self.get(i) {
             // SAFETY: A valid page the caller may mark (type invariant).
-            unsafe { bindings::xen_page_clear_foreign(p.page.as_ptr()) }
+            unsafe { xen_gnttab_page_clear_foreign(p.page.as_ptr()) }
         }
     }
 }
@@ -339,7 +348,7 @@ pub(crate) fn set_foreign_p2m(
     // SAFETY: `ops`, `k` (null or covering `n`, type invariant) and `pages` describe `n`
     // operations; the pages are the caller's to mark (`PageArray`'s invariant).
     unsafe {
-        bindings::xen_set_foreign_p2m_mapping(
+        bindings::set_foreign_p2m_mapping(
             ops.as_mut_ptr().cast(),
             k.cast(),
             pages.pages,
@@ -360,7 +369,7 @@ pub(crate) fn clear_foreign_p2m(
     };
     // SAFETY: As in `set_foreign_p2m`.
     unsafe {
-        bindings::xen_clear_foreign_p2m_mapping(
+        bindings::clear_foreign_p2m_mapping(
             ops.as_mut_ptr().cast(),
             k.cast(),
             pages.pages,

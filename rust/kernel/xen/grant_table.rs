@@ -220,17 +220,6 @@ pub unsafe fn add_to_physmap(idx: u32, gpfn: Frame) -> Result {
     })
 }
 
-/// Whether grant frames need more than 32 bits: what makes the v2 layout necessary.
-pub fn frames_need_64_bits() -> bool {
-    if crate::xen::pv_domain() {
-        // SAFETY: Reads CPUID leaves of the hypervisor.
-        let width = unsafe { bindings::xen_pv_machine_address_width() };
-        return width > 32 + bindings::PAGE_SHIFT;
-    }
-    // SAFETY: Reads a variable written only during early boot.
-    unsafe { bindings::xen_max_possible_pfn() >> 32 != 0 }
-}
-
 /// Prepares the virtual areas for `frames` grant frames and `status` status frames (PV).
 ///
 /// # Safety

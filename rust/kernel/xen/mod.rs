@@ -3,6 +3,7 @@
 //! Xen guest support.
 //!
 //! C headers: [`include/xen/xen.h`](srctree/include/xen/xen.h),
+//! [`include/xen/features.h`](srctree/include/xen/features.h),
 //! [`include/xen/page.h`](srctree/include/xen/page.h),
 //! [`include/xen/mem-reservation.h`](srctree/include/xen/mem-reservation.h)
 
@@ -45,33 +46,21 @@ pub fn initial_domain() -> bool {
 
 /// Whether the hypervisor translates guest frames (`XENFEAT_auto_translated_physmap`).
 pub fn auto_translated() -> bool {
-    // SAFETY: Reads the feature bits fetched during early boot.
-    unsafe { bindings::xen_auto_translated() }
+    // SAFETY: Reads the feature bits fetched during early boot; the flag is within them.
+    unsafe { bindings::xen_feature(bindings::XENFEAT_auto_translated_physmap as _) != 0 }
 }
 
 /// The domain's current reservation in pages, as the hypervisor reports it.
 pub fn current_reservation() -> Option<u64> {
-    // SAFETY: The hypercall only reads a local domain id.
-    let ret = unsafe { bindings::xen_current_reservation() };
+    let mut domid = bindings::DOMID_SELF as bindings::domid_t;
+    // SAFETY: The hypercall only reads the domain id, a local.
+    let ret = unsafe {
+        bindings::HYPERVISOR_memory_op(
+            bindings::XENMEM_current_reservation,
+            core::ptr::addr_of_mut!(domid).cast(),
+        )
+    };
     u64::try_from(ret).ok().filter(|&n| n > 0)
-}
-
-/// Pages Linux gave back to Xen at boot (PV), or `0`.
-pub fn released_pages() -> u64 {
-    // SAFETY: Written only during early boot.
-    unsafe { bindings::xen_released_pages as u64 }
-}
-
-/// Pages of the memory map Xen never populated (HVM/PVH), or `0`.
-pub fn unpopulated_pages() -> u64 {
-    // SAFETY: Written only during early boot.
-    unsafe { bindings::xen_nr_unpopulated_pages() as u64 }
-}
-
-/// The number of pages in the start info of a PV guest, `0` otherwise.
-pub fn start_info_pages() -> u64 {
-    // SAFETY: Reads the start info, which exists for PV guests (checked by the helper).
-    unsafe { bindings::xen_start_info_nr_pages() as u64 }
 }
 
 /// The highest page frame number of boot memory.

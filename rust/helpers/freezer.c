@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/freezer.h>
-#include <linux/sched.h>
 
 void rust_helper_set_freezable(void)
 {
@@ -11,9 +10,4 @@ void rust_helper_set_freezable(void)
 bool rust_helper_try_to_freeze(void)
 {
 	return try_to_freeze();
-}
-
-void rust_helper_cond_resched(void)
-{
-	cond_resched();
 }
