@@ -98,16 +98,19 @@ struct Inner {
     batch: KBox<PageBatch>,
     /// Whether Xen takes 2 MiB blocks back ([`BalloonBlock`]); cleared when it refuses one.
     blocks: bool,
-    /// Bumped by every target write, so that writing the same target again after the thread
-    /// gave up (`Canceled`) makes it try again.
-    target_writes: u64,
 }
 
 #[pin_data]
 struct Balloon {
     #[pin]
     inner: Mutex<Inner>,
-    /// Wakes the balloon thread (C's `balloon_thread_wq`).
+    /// Target writes, bumped by each, so that writing the same target again after the thread
+    /// gave up (`Canceled`) makes it try again. Its lock is the one the balloon thread sleeps
+    /// with: whoever changes the target (the xenstore watch, sysfs) takes this lock only, never
+    /// `inner`, which the thread holds while it allocates.
+    #[pin]
+    target_writes: Mutex<u64>,
+    /// Wakes the balloon thread (C's `balloon_thread_wq`), with `target_writes` held.
     #[pin]
     kick: CondVar,
     /// Wakes waiters for ballooned pages (C's `balloon_wq`).
@@ -191,7 +194,9 @@ impl Inner {
             self.state = State::Canceled;
             return;
         }
-        let delay = (stat(Stat::ScheduleDelay) << 1).min(stat(Stat::MaxScheduleDelay));
+        let delay = stat(Stat::ScheduleDelay)
+            .saturating_mul(2)
+            .min(stat(Stat::MaxScheduleDelay));
         set_stat(Stat::ScheduleDelay, delay);
         self.state = State::Again;
     }
@@ -229,13 +234,11 @@ impl Inner {
             );
             // SAFETY: The batch owns the pages, unmapped again by `map_all`'s failure; they go
             // back to the balloon below and nobody touches them.
-            let back = unsafe { reservation::decrease(&mut self.frames[..done]) };
+            let back = unsafe { reservation::decrease_settling(&mut self.frames[..done]) };
             if back != Ok(done) {
-                pr_err!(
-                    "increase_reservation: Xen took back {:?} of {} frames\n",
-                    back,
-                    done
-                );
+                // Populated frames the kernel cannot map and Xen will not take back: nothing
+                // safe remains to do with them.
+                xen::panic(c_str!("xen: Xen keeps frames the kernel cannot map"));
             }
             let pages = &mut self.pages;
             self.batch.drain(|page| Self::append_to(pages, page));
@@ -250,7 +253,8 @@ impl Inner {
 
     /// Hands up to [`MAX_BLOCKS`] free 2 MiB blocks to Xen, for a balloon thread going down by
     /// `nr_pages` on a guest whose frames Xen translates. `None` when no block could be taken
-    /// or Xen refuses blocks: single pages then.
+    /// or Xen took none: single pages then. Once Xen refuses the first block of a call (its
+    /// maximum extent order may be below a block's), blocks stay off.
     fn decrease_blocks(&mut self, nr_pages: u64) -> Option<State> {
         let want = ((nr_pages as usize) / BLOCK_PAGES).min(MAX_BLOCKS);
         let mut blocks: [Option<BalloonBlock>; MAX_BLOCKS] = core::array::from_fn(|_| None);
@@ -266,40 +270,95 @@ impl Inner {
         if n == 0 {
             return None;
         }
-        if scrub_going_down() {
-            for block in blocks[..n].iter_mut().flatten() {
+        // The switch is read once each block is ours: a block allocated after a write of
+        // `scrub_pages=1` returned is cleared.
+        let mut scrubbed = 0;
+        for block in blocks[..n].iter_mut().flatten() {
+            if scrub_going_down() {
                 // The block is still ours and mapped (type invariant).
                 block.clear();
+                scrubbed += BLOCK_PAGES;
             }
-            xen::count_scrubbed(n * BLOCK_PAGES);
+        }
+        if scrubbed > 0 {
+            xen::count_scrubbed(scrubbed);
         }
         // SAFETY: The frames start the blocks held in `blocks`, which nobody touches until Xen
         // took them (they go into the balloon below) or refused them.
-        let done = match unsafe { reservation::decrease_blocks(&mut self.frames[..n]) } {
-            Ok(done) => done.min(n),
+        let (done, stopped) = match unsafe { reservation::decrease_blocks(&mut self.frames[..n]) } {
+            Ok(done) => (done, done < n),
+            // An error comes before Xen looked at any block.
             Err(e) => {
                 pr_info!(
                     "Xen takes no 2 MiB blocks ({}): single pages\n",
                     e.to_errno()
                 );
                 self.blocks = false;
-                0
+                (0, false)
             }
         };
+        // Xen stopped inside block `done`, after taking none, some or all but one of its pages.
+        let part = match blocks.get(done).and_then(Option::as_ref) {
+            Some(block) if stopped => self.settle_block(block.gfn()),
+            _ => 0,
+        };
+        if done == 0 && self.blocks {
+            pr_info!("Xen refused a 2 MiB block: single pages from now on\n");
+            self.blocks = false;
+        }
         let pages = &mut self.pages;
         for (i, block) in blocks[..n].iter_mut().enumerate() {
-            if let Some(block) = block.take() {
-                if i < done {
-                    block.into_pages(|page| Self::append_to(pages, page));
+            let Some(block) = block.take() else {
+                continue;
+            };
+            let taken = match i.cmp(&done) {
+                core::cmp::Ordering::Less => BLOCK_PAGES,
+                core::cmp::Ordering::Equal => part,
+                core::cmp::Ordering::Greater => 0,
+            };
+            let mut j = 0;
+            block.into_pages(|page| {
+                if j < taken {
+                    Self::append_to(pages, page);
                 } else {
                     // Still ours and mapped: back to the allocator, nothing changed.
-                    // SAFETY: The pages of a block Xen did not take are backed and mapped.
-                    block.into_pages(|page| unsafe { page.release() });
+                    // SAFETY: The pages Xen did not take are backed and mapped.
+                    unsafe { page.release() };
                 }
-            }
+                j += 1;
+            });
         }
-        Self::count_out((done * BLOCK_PAGES) as u64, AllocMode::Balloon);
-        (done > 0).then_some(State::Done)
+        let out = done * BLOCK_PAGES + part;
+        Self::count_out(out as u64, AllocMode::Balloon);
+        (out > 0).then_some(State::Done)
+    }
+
+    /// Finds out which pages of the block at `gfn` Xen took when it stopped inside it, and
+    /// hands it the rest it will take: returns how many of the block's first pages are gone.
+    ///
+    /// Xen reports whole blocks only. It took the pages before the one it refused, so asking it
+    /// for the block's first page alone tells: taken now, none had gone, and the others follow
+    /// one by one, exactly counted. Refused, either it had taken that page already or it still
+    /// refuses it, and nothing the guest can ask tells which: the kernel then stops, as the C
+    /// driver does on any partial result, rather than free a page Xen may hold or keep one Xen
+    /// refused as ballooned.
+    fn settle_block(&mut self, gfn: Frame) -> usize {
+        self.frames[0] = gfn;
+        // SAFETY: `gfn` starts a block the caller owns, which nobody touches until its pages
+        // are populated again or given back to the allocator (the pages Xen refuses).
+        if unsafe { reservation::decrease_settling(&mut self.frames[..1]) } != Ok(1) {
+            xen::panic(c_str!(
+                "xen: Xen took part of a 2 MiB block back and the guest cannot tell which pages"
+            ));
+        }
+        for (i, f) in self.frames[..BLOCK_PAGES - 1].iter_mut().enumerate() {
+            // The frames of a block are consecutive (`BalloonBlock`'s invariant).
+            *f = gfn + 1 + i as Frame;
+        }
+        // SAFETY: As above, for the block's other pages, all still ours.
+        let rest = unsafe { reservation::decrease_settling(&mut self.frames[..BLOCK_PAGES - 1]) }
+            .unwrap_or(0);
+        1 + rest
     }
 
     /// Accounts for `n` pages Xen took, allocated with `mode`.
@@ -322,15 +381,18 @@ impl Inner {
         }
         let mut state = State::Done;
         let want = (nr_pages as usize).min(BATCH);
-        let scrub = scrub_going_down();
+        let mut scrubbed = 0;
         while self.batch.len() < want {
             let Some(mut page) = BalloonPage::alloc(mode) else {
                 state = State::Again;
                 break;
             };
-            if scrub {
+            // The switch is read once the page is ours: a page allocated after a write of
+            // `scrub_pages=1` returned is cleared.
+            if scrub_going_down() {
                 // SAFETY: Just allocated: backed and mapped.
                 unsafe { page.clear() };
+                scrubbed += 1;
             }
             if let Err(page) = self.batch.push(page) {
                 // Cannot happen (`want <= BATCH`); the page goes back.
@@ -340,8 +402,8 @@ impl Inner {
             }
         }
         let n = self.batch.len();
-        if scrub {
-            xen::count_scrubbed(n);
+        if scrubbed > 0 {
+            xen::count_scrubbed(scrubbed);
         }
         // Unused kmaps must go before the P2M changes (kmap_flush_unused() reads PTEs).
         if n > 0 {
@@ -360,33 +422,45 @@ impl Inner {
             self.batch.drain(|page| unsafe { page.release() });
             return State::Again;
         }
-        let pages = &mut self.pages;
-        self.batch.drain(|page| Self::append_to(pages, page));
         if n > 0 {
             platform::flush_tlbs();
         }
-        // SAFETY: The frames are those of the pages just moved into the balloon, unmapped; the
-        // balloon owns them and nobody touches them until they are populated again.
-        match unsafe { reservation::decrease(&mut self.frames[..n]) } {
-            Ok(done) if done == n => {}
-            other => {
-                // Xen kept some frames: the C driver stops the kernel here (BUG_ON). Keep the
-                // accounting right instead: the pages stay in the balloon, counted as out, and
-                // the balloon will repopulate them when it grows.
-                pr_err!(
-                    "decrease_reservation: Xen took {:?} of {} frames\n",
-                    other.map_err(|e| e.to_errno()),
-                    n
-                );
+        // An error comes before Xen looked at any frame.
+        // SAFETY: The frames are those of the pages of the batch, unmapped; the batch owns
+        // them and nobody touches them until they are populated again or mapped back below.
+        let done = unsafe { reservation::decrease(&mut self.frames[..n]) }.unwrap_or(0);
+        // Xen took the first `done` frames and stopped at the one it refused.
+        let pages = &mut self.pages;
+        self.batch
+            .drain_front(done, |page| Self::append_to(pages, page));
+        if done < n {
+            pr_warn!(
+                "decrease_reservation: Xen took {} of {} pages; the others stay\n",
+                done,
+                n
+            );
+            // SAFETY: `frames[done..n]` are the frames of the pages left in the batch, in
+            // order, each still backing its own page: Xen did not take them.
+            if unsafe { self.batch.map_all(&self.frames[done..n]) }.is_err() {
+                // Memory Xen still gives the guest, which the kernel can no longer map: no
+                // safe place remains for these pages (C stops the kernel on any partial
+                // result).
+                xen::panic(c_str!("xen: cannot map back pages Xen refused to take"));
             }
+            // SAFETY: Mapped again just above, and backed: Xen kept them.
+            self.batch.drain(|page| unsafe { page.release() });
+            state = State::Again;
         }
-        Self::count_out(n as u64, mode);
+        Self::count_out(done as u64, mode);
         state
     }
 
     #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
     fn reserve_additional_memory(guard: &mut Guard<'_>) -> State {
         use hotplug::{pages_per_section, Resource};
+        if !hotplug::can_add_memory() {
+            return State::Canceled;
+        }
         let credit = stat(Stat::TargetPages) as i64 + stat(Stat::TargetUnpopulated) as i64
             - stat(Stat::TotalPages) as i64;
         // Already hotplugged enough pages? Wait for them to be onlined.
@@ -439,30 +513,32 @@ fn balloon_thread(b: &'static Balloon) {
     loop {
         let timeout: u64 = match guard.state {
             State::Done | State::Canceled => 3600 * HZ,
-            State::Again => stat(Stat::ScheduleDelay) * HZ,
+            State::Again => stat(Stat::ScheduleDelay).saturating_mul(HZ),
             State::Wait => HZ,
         };
         // Wait until the credit changes (or, when done, until there is work), as C's
-        // balloon_thread_cond(); the lock is held whenever the target changes.
+        // balloon_thread_cond(), without the balloon lock. Whoever changes the target or the
+        // credit wakes the thread with `target_writes` locked, so no wakeup falls between the
+        // check and the sleep.
         let credit = if guard.state == State::Done {
             0
         } else {
             current_credit()
         };
-        let writes = guard.target_writes;
-        let mut left = timeout as Jiffies;
-        while current_credit() == credit
-            && guard.target_writes == writes
-            && left > 0
-            && !kthread::should_stop()
-        {
-            left = match b.kick.wait_interruptible_timeout(&mut guard, left) {
-                kernel::sync::CondVarTimeoutResult::Timeout => 0,
-                kernel::sync::CondVarTimeoutResult::Woken { jiffies }
-                | kernel::sync::CondVarTimeoutResult::Signal { jiffies } => jiffies,
-            };
-            guard.do_unlocked(kthread::try_to_freeze);
-        }
+        let writes = *b.target_writes.lock();
+        guard.do_unlocked(|| {
+            let mut w = b.target_writes.lock();
+            let mut left = timeout as Jiffies;
+            while current_credit() == credit && *w == writes && left > 0 && !kthread::should_stop()
+            {
+                left = match b.kick.wait_interruptible_timeout(&mut w, left) {
+                    kernel::sync::CondVarTimeoutResult::Timeout => 0,
+                    kernel::sync::CondVarTimeoutResult::Woken { jiffies }
+                    | kernel::sync::CondVarTimeoutResult::Signal { jiffies } => jiffies,
+                };
+                w.do_unlocked(kthread::try_to_freeze);
+            }
+        });
         if kthread::should_stop() {
             return;
         }
@@ -496,10 +572,18 @@ fn set_target(target: u64) {
         set_stat(Stat::TargetPages, target);
         return;
     };
-    let mut guard = b.inner.lock();
+    let mut writes = b.target_writes.lock();
     set_stat(Stat::TargetPages, target);
-    guard.target_writes = guard.target_writes.wrapping_add(1);
+    *writes = writes.wrapping_add(1);
     b.kick.notify_all();
+}
+
+impl Balloon {
+    /// Wakes the balloon thread after a change of the credit.
+    fn wake_thread(&self) {
+        let _writes = self.target_writes.lock();
+        self.kick.notify_all();
+    }
 }
 
 /// Balloons out pages for a caller that wants pages without memory behind them.
@@ -539,8 +623,8 @@ fn balloon() -> Result<&'static Balloon> {
                     frames,
                     batch,
                     blocks: xen::auto_translated(),
-                    target_writes: 0,
                 }),
+                target_writes <- new_mutex!(0),
                 kick <- new_condvar!(),
                 appended <- new_condvar!(),
             }? Error))
@@ -583,7 +667,7 @@ fn alloc_ballooned(out: &mut PagesOut) -> Result {
         set_stat(Stat::TargetUnpopulated, stat(Stat::TargetUnpopulated) - nr);
         b.appended.notify_all();
         if current_credit() != 0 {
-            b.kick.notify_all();
+            b.wake_thread();
         }
     }
     result
@@ -604,7 +688,7 @@ fn free_ballooned(pages: PagesIn) {
     );
     // The balloon may be too large now. Shrink it if needed.
     if current_credit() != 0 {
-        b.kick.notify_all();
+        b.wake_thread();
     }
 }
 
@@ -619,8 +703,7 @@ fn online_page(page: BalloonPage) {
 #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
 fn memory_online() {
     if let Some(b) = BALLOON.get() {
-        let _guard = b.inner.lock();
-        b.kick.notify_all();
+        b.wake_thread();
     }
 }
 
@@ -669,7 +752,14 @@ fn balloon_init() -> Result {
 
     #[cfg(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG)]
     {
-        hotplug::set_online_page_callback(online_page)?;
+        // C ignores this failure; memory it added would then go to the other driver or the
+        // allocator without Xen behind it. Here the balloon adds no memory instead.
+        if let Err(e) = hotplug::set_online_page_callback(online_page) {
+            pr_warn!(
+                "another driver takes onlined pages ({}): no memory hotplug\n",
+                e.to_errno()
+            );
+        }
         hotplug::on_memory_online(memory_online)?;
         hotplug::register_sysctl()?;
     }
@@ -828,35 +918,51 @@ fn store_target(input: &[u8]) -> Result {
 }
 
 macro_rules! ulong_attr {
-    ($show:ident, $store:ident, $field:expr) => {
+    ($show:ident, $store:ident, $field:expr, $range:expr) => {
         // Hexadecimal without a prefix, as C's DEVICE_ULONG_ATTR (`%lx`) shows it; writes take
-        // any base kstrtoul() accepts.
+        // any base kstrtoul() accepts, within `$range` (`ERANGE` otherwise, value kept).
         fn $show(buf: &mut ShowBuf) -> Result {
             sysfs_emit!(buf, "{:x}\n", stat($field))
         }
         #[allow(dead_code)]
         fn $store(input: &[u8]) -> Result {
-            set_stat($field, sysfs::parse_u64(input)?);
+            let v = sysfs::parse_u64(input)?;
+            if !$range.contains(&v) {
+                return Err(ERANGE);
+            }
+            set_stat($field, v);
             Ok(())
         }
     };
 }
 
+/// The longest wait between retries, in seconds: an hour, the balloon thread's idle wait.
+const SCHEDULE_DELAY_LIMIT: u64 = 3600;
+
 ulong_attr!(
     show_schedule_delay,
     store_schedule_delay,
-    Stat::ScheduleDelay
+    Stat::ScheduleDelay,
+    1..=SCHEDULE_DELAY_LIMIT
 );
+// 0 would retry without a pause; more than an hour is no retry at all.
 ulong_attr!(
     show_max_schedule_delay,
     store_max_schedule_delay,
-    Stat::MaxScheduleDelay
+    Stat::MaxScheduleDelay,
+    1..=SCHEDULE_DELAY_LIMIT
 );
-ulong_attr!(show_retry_count, store_retry_count, Stat::RetryCount);
+ulong_attr!(
+    show_retry_count,
+    store_retry_count,
+    Stat::RetryCount,
+    0..=u64::MAX
+);
 ulong_attr!(
     show_max_retry_count,
     store_max_retry_count,
-    Stat::MaxRetryCount
+    Stat::MaxRetryCount,
+    0..=u64::MAX
 );
 
 fn show_scrub_pages(buf: &mut ShowBuf) -> Result {

@@ -14,7 +14,15 @@ struct page;
 
 /* balloon_alloc_pages_noinit(): pages without init_on_alloc zeroing. */
 struct page *xen_balloon_alloc_noinit(gfp_t gfp, unsigned int order);
-/* XENMEM_decrease_reservation of @count blocks of 2^@order frames each. */
+/*
+ * The reservation hypercalls: XENMEM_populate_physmap and
+ * XENMEM_decrease_reservation of @count kernel pages, given by their first
+ * Xen frame, and XENMEM_decrease_reservation of @count blocks of 2^@order
+ * kernel pages. Each returns how many it did or an error, as Xen does; with
+ * fail_xen_reservation they may do fewer.
+ */
+long xen_balloon_increase(xen_pfn_t *frames, unsigned long count);
+long xen_balloon_decrease(xen_pfn_t *frames, unsigned long count, bool inject);
 long xen_balloon_decrease_blocks(xen_pfn_t *frames, unsigned long count,
 				 unsigned int order);
 /* flush_tlb_all(), which modules, and so the bindings, do not see. */

@@ -146,11 +146,24 @@ unsafe extern "C" fn online_page_trampoline(page: *mut bindings::page, order: u3
     }
 }
 
-/// Makes `f` receive every page of memory onlined from now on, instead of the allocator.
+/// Whether the balloon receives the pages of memory it adds (see [`set_online_page_callback`]):
+/// without that, the memory core would hand pages Xen never populated to the allocator, so the
+/// balloon adds no memory.
+static ONLINE_PAGE_SET: AtomicBool = AtomicBool::new(false);
+
+/// Makes `f` receive every page of memory onlined from now on, instead of the allocator. Fails
+/// when another driver (virtio-mem, Hyper-V's balloon) receives them already.
 pub(crate) fn set_online_page_callback(f: fn(BalloonPage)) -> Result {
     ONLINE_PAGE.store(f as usize, Ordering::Release);
     // SAFETY: The trampoline has the callback's signature and lives forever.
-    to_result(unsafe { bindings::set_online_page_callback(Some(online_page_trampoline)) })
+    to_result(unsafe { bindings::set_online_page_callback(Some(online_page_trampoline)) })?;
+    ONLINE_PAGE_SET.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Whether the balloon may add memory: its online-page callback is in place.
+pub(crate) fn can_add_memory() -> bool {
+    ONLINE_PAGE_SET.load(Ordering::Acquire)
 }
 
 /// # Safety

@@ -23,7 +23,7 @@ use core::{
 use kernel::{
     bindings,
     error::{code::*, to_result, Error, Result},
-    ffi::{c_long, c_uint, c_ulong},
+    ffi::{c_int, c_long, c_uint, c_ulong},
 };
 
 // `struct page` has members of empty structures on some configurations: only pointers to it
@@ -32,6 +32,8 @@ use kernel::{
 extern "C" {
     // Defined in `balloon_exports.c`, built in and not exported (see `balloon_rust.h`).
     fn xen_balloon_alloc_noinit(gfp: bindings::gfp_t, order: c_uint) -> *mut bindings::page;
+    fn xen_balloon_increase(frames: *mut Frame, count: c_ulong) -> c_long;
+    fn xen_balloon_decrease(frames: *mut Frame, count: c_ulong, inject: bool) -> c_long;
     fn xen_balloon_decrease_blocks(frames: *mut Frame, count: c_ulong, order: c_uint) -> c_long;
     fn xen_balloon_flush_tlb_all();
     #[cfg(CONFIG_XEN_HAVE_PVMMU)]
@@ -224,8 +226,9 @@ impl BalloonPage {
     }
 }
 
-/// The order of a [`BalloonBlock`]: 2 MiB of 4 KiB pages.
-pub(crate) const BLOCK_ORDER: u32 = 9;
+/// The order of a [`BalloonBlock`]: 2 MiB, whatever the page size (`balloon_exports.c` gives
+/// Xen the order in its own frames).
+pub(crate) const BLOCK_ORDER: u32 = 21 - kernel::page::PAGE_SHIFT as u32;
 /// Pages in a [`BalloonBlock`].
 pub(crate) const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
 
@@ -386,7 +389,8 @@ impl PageBatch {
     }
 
     /// Maps the pages again, page `i` to the machine frame `frames[i]` the hypervisor populated
-    /// it with (PV guests only), with the P2M entries first, then the mappings in multicalls.
+    /// it with, or that still backs it when the hypervisor refused to take it (PV guests only),
+    /// with the P2M entries first, then the mappings in multicalls.
     ///
     /// Should the hypervisor refuse a mapping (C's `xenmem_reservation_va_mapping_update()`
     /// stops the kernel then), the pages are unmapped and their P2M entries invalid again, as
@@ -395,7 +399,8 @@ impl PageBatch {
     /// # Safety
     ///
     /// `frames[i]` must be the frame [`reservation::increase`] populated for page `i` of the
-    /// batch, given to no other page: the kernel then maps each page to its own new memory.
+    /// batch, or the frame of page `i` that [`reservation::decrease`] did not take, given to no
+    /// other page: the kernel then maps each page to its own memory.
     pub(crate) unsafe fn map_all(&mut self, frames: &[Frame]) -> Result {
         if frames.len() < self.len {
             return Err(EINVAL);
@@ -489,6 +494,21 @@ impl PageBatch {
             Some(e) if (-4095..0).contains(&e.result) => Err(Error::from_errno(e.result as _)),
             Some(_) => Err(EIO),
         }
+    }
+
+    /// Hands the first `n` pages (all, if fewer) to `f` in order; the others move to the front.
+    pub(crate) fn drain_front(&mut self, n: usize, mut f: impl FnMut(BalloonPage)) {
+        let n = n.min(self.len);
+        for i in 0..n {
+            // SAFETY: An owned page (type invariant); it leaves the batch below, before the
+            // batch is used again, and is handed out once.
+            if let Some(page) = unsafe { BalloonPage::from_raw(self.pages[i]) } {
+                f(page);
+            }
+        }
+        self.pages.copy_within(n..self.len, 0);
+        // INVARIANT: `pages[..len - n]` are the pages not handed out, still owned.
+        self.len -= n;
     }
 
     /// Empties the batch, handing each page to `f` in order.
@@ -684,15 +704,27 @@ pub(crate) mod reservation {
     /// Each frame must be the `page_to_xen_pfn()` of a page the caller owns that has no
     /// memory behind it, and no frame may appear twice.
     pub(crate) unsafe fn increase(frames: &mut [Frame]) -> Result<usize> {
-        let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `frames` is valid for `count` entries, read and written by the hypercall; the
-        // frames have no memory behind them (safety requirements).
-        let ret = unsafe { bindings::xenmem_reservation_increase(count, frames.as_mut_ptr()) };
-        usize::try_from(ret).map_err(|_| Error::from_errno(ret))
+        // SAFETY: `frames` is valid for `frames.len()` entries, read and written by the
+        // hypercall; the frames have no memory behind them (safety requirements).
+        let ret = unsafe { xen_balloon_increase(frames.as_mut_ptr(), frames.len() as c_ulong) };
+        done(ret, frames.len())
+    }
+
+    /// The count a reservation hypercall returned for `n` extents: how many it did, or its
+    /// error. A count above `n` would break the hypervisor's contract: `EIO`.
+    fn done(ret: c_long, n: usize) -> Result<usize> {
+        match usize::try_from(ret) {
+            Ok(done) if done <= n => Ok(done),
+            Ok(_) => Err(EIO),
+            Err(_) if (-4095..0).contains(&ret) => Err(Error::from_errno(ret as c_int)),
+            Err(_) => Err(EIO),
+        }
     }
 
     /// Hands blocks of [`BLOCK_PAGES`] frames back to Xen, each given by its first frame
-    /// ([`BalloonBlock::gfn`]); returns how many of the first blocks it took.
+    /// ([`BalloonBlock::gfn`]); returns how many of the first blocks it took whole. When it
+    /// stops early, it may have taken the first pages of the next block: Xen gives up at the
+    /// first page it refuses, and counts whole blocks only.
     ///
     /// # Safety
     ///
@@ -704,7 +736,7 @@ pub(crate) mod reservation {
         let ret = unsafe {
             xen_balloon_decrease_blocks(frames.as_mut_ptr(), frames.len() as c_ulong, BLOCK_ORDER)
         };
-        usize::try_from(ret).map_err(|_| Error::from_errno(ret as _))
+        done(ret, frames.len())
     }
 
     /// Hands the given frames back to Xen (`XENMEM_decrease_reservation`); returns how many of
@@ -715,11 +747,30 @@ pub(crate) mod reservation {
     /// Each frame must be the `xen_page_to_gfn()` of a page the caller owns, unmapped (see
     /// [`PageBatch::unmap_all`]), that nobody touches until it is populated again.
     pub(crate) unsafe fn decrease(frames: &mut [Frame]) -> Result<usize> {
-        let count = i32::try_from(frames.len()).map_err(|_| EINVAL)?;
-        // SAFETY: `frames` is valid for `count` entries; the pages are the caller's to give
-        // away (safety requirements).
-        let ret = unsafe { bindings::xenmem_reservation_decrease(count, frames.as_mut_ptr()) };
-        usize::try_from(ret).map_err(|_| Error::from_errno(ret))
+        // SAFETY: By the safety requirements.
+        unsafe { decrease_inner(frames, true) }
+    }
+
+    /// [`decrease`], never subject to `fail_xen_reservation`: for the pages of a block Xen
+    /// stopped in, whose fate a failure could not tell.
+    ///
+    /// # Safety
+    ///
+    /// As for [`decrease`].
+    pub(crate) unsafe fn decrease_settling(frames: &mut [Frame]) -> Result<usize> {
+        // SAFETY: By the safety requirements.
+        unsafe { decrease_inner(frames, false) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`decrease`].
+    unsafe fn decrease_inner(frames: &mut [Frame], inject: bool) -> Result<usize> {
+        // SAFETY: `frames` is valid for `frames.len()` entries; the pages are the caller's to
+        // give away (safety requirements).
+        let ret =
+            unsafe { xen_balloon_decrease(frames.as_mut_ptr(), frames.len() as c_ulong, inject) };
+        done(ret, frames.len())
     }
 }
 

@@ -49,8 +49,42 @@ expect balloon-tunable-write-decimal-reads-hex "$(xwrite $D 16) $(cat $D)" "ok 2
 expect balloon-tunable-write-0x-prefix "$(xwrite $D 0x40) $(cat $D)" "ok 4 40"
 expect balloon-tunable-bad-write-einval "$(xwrite $D 12abc) $(cat $D)" "EINVAL 40"
 expect balloon-tunable-unprivileged-write-refused "$(xwrite -u 65534 $D 8) $(cat $D)" "EACCES 40"
+# The Rust driver bounds the delay between retries to 1 s .. 1 hour: 0 would
+# retry without pause, and C takes any value (2^64-1 then overflows the
+# timeout); out of range is ERANGE, value kept.
+if [ -d $M/stats ]; then
+	for v in 0 3601 18446744073709551615; do
+		expect "balloon-max-schedule-delay-refuses-$v" "$(xwrite $D $v) $(cat $D)" "ERANGE 40"
+	done
+	expect balloon-max-schedule-delay-accepts-3600 "$(xwrite $D 3600) $(cat $D)" "ok 4 e10"
+	expect balloon-schedule-delay-read-only "$(xwrite $M/schedule_delay 0) $(cat $M/schedule_delay)" "EACCES 1"
+fi
 echo 32 > $D
 expect balloon-tunable-restored "$(cat $D)" 20
+
+# A target write (sysfs here; the xenstore watch takes the same path) never
+# waits for the balloon: gntdev borrows 65536 pages, which the balloon hands
+# out holding its lock for the whole request, and target_kb is written while
+# that runs. The write must return before the borrowing does.
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+gntborrow 65536 > /tmp/borrow.out 2>&1 &
+bp=$!
+wait_until 10 grep -q borrow-start /tmp/borrow.out
+sleep 0.05
+read -r tk < $M/target_kb
+echo "$tk" > $M/target_kb
+tw=$(uptime_s)
+wait $bp
+bs=$(sed -n 's/^borrow-start //p' /tmp/borrow.out)
+bd=$(sed -n 's/^borrow-done //p' /tmp/borrow.out)
+echo "balloon-observed: target write returned at $tw; gntdev borrowed 65536 pages from $bs to $bd"
+if [ -z "$bd" ]; then
+	fail balloon-target-write-never-waits "gntborrow: $(tail -1 /tmp/borrow.out)"
+elif awk -v w="$tw" -v d="$bd" 'BEGIN { exit !(w < d) }'; then
+	pass balloon-target-write-never-waits
+else
+	fail balloon-target-write-never-waits "write returned at $tw, after the borrowing ($bs to $bd)"
+fi
 
 # ---- 1. target_kb and target with memparse suffixes.
 # move NAME FILE VALUE WANT_KB HOW: write VALUE to FILE (HOW "echo": the
