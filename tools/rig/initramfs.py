@@ -128,7 +128,7 @@ def build_programs(repo: Path, work: Path, out: Path):
         run(["gcc", "-O2", "-Wall", "-Werror", "-I", str(xen / "usr/include"),
              "-I", str(repo / "tools/tests/prog"), "-o", str(exe), str(src),
              "-L", str(lib), f"-Wl,-rpath-link,{lib}",
-             "-lxenvchan", "-lxengnttab", "-lxenevtchn", "-lxenstore"])
+             "-lxenvchan", "-lxengnttab", "-lxenevtchn", "-lxenstore", "-lxenctrl"])
 
 
 def add_tests(img: Image, repo: Path, progs: Path):
@@ -207,7 +207,7 @@ def main():
     args = ap.parse_args()
     progs = args.work / "initramfs/progs"
     build_programs(args.repo, args.work, progs)
-    for v in args.variant or ["rust", "c"]:
+    for v in args.variant or ["rust", "c", "debug"]:
         if (args.work / f"build-{v}/arch/x86/boot/bzImage").exists():
             domu = build_domu(args.repo, args.work, v, progs)
             build_dom0(args.repo, args.work, v, progs, domu)

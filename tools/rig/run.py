@@ -36,6 +36,11 @@ BOOTS = {
     "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "
                    "xen:dom0_mem=2048M,max:2048M", "grant_dom0", 1200),
 }
+# Boots only the debug variant runs: they need its fault injection.
+DEBUG_ONLY = {
+    "balloon-faults": ("", "balloon_faults", 1200),
+}
+BOOTS.update(DEBUG_ONLY)
 SUITES = {"all": list(BOOTS)}
 
 # Benchmarks: name -> dom0 boots (command line additions, suite). Each round
@@ -69,7 +74,9 @@ IDLE_TIMEOUT = 300
 BAD_KERNEL_LINES = re.compile(
     r"Oops|BUG:|WARNING:|Call Trace|soft lockup|hard LOCKUP|"
     r"rcu: INFO|self-detected stall|Kernel panic|general protection|"
-    r"\(XEN\) Panic|Domain 0 crashed")
+    r"\(XEN\) Panic|Domain 0 crashed|"
+    # The sanitizers of the debug variant (KASAN and lockdep report as "BUG:" and "WARNING:").
+    r"UBSAN:|list_add corruption|list_del corruption")
 
 
 def qemu_cmd(work: Path, variant: str, dom0_args: str):
@@ -161,6 +168,9 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
 
 def run_boot(args, variant, name):
     extra, suite, timeout = BOOTS[name]
+    if variant == "debug":
+        # KASAN, lockdep and kmemleak slow every step under TCG.
+        timeout *= 2
     logs = args.work / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"{variant}-{name}.log"
@@ -293,6 +303,8 @@ def main():
                 failed += 1
     for variant in variants:
         for name in names:
+            if name in DEBUG_ONLY and variant != "debug":
+                continue
             t0 = time.monotonic()
             results, log_path = run_boot(args, variant, name)
             for status, case, why in results:

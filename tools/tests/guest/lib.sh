@@ -5,6 +5,15 @@
 
 M=/sys/devices/system/xen_memory/xen_memory0
 
+# The drivers the kernel was built with: rust or c (the debug variant is
+# the rust one with sanitizers).
+drivers() {
+	local v
+	v=$(cat /etc/xenrig-variant)
+	[ "$v" = debug ] && v=rust
+	echo "$v"
+}
+
 pass() { echo "XENRIG: PASS $1"; }
 fail() { echo "XENRIG: FAIL $1: $2"; }
 

@@ -53,7 +53,7 @@ settled() { a=$(stats); sleep 1; [ -n "$a" ] && [ "$a" = "$(stats)" ]; }
 # The counters are printed once user space runs, after the boot's wait for
 # the initial balloon-down (skipped when it was over before).
 down_done() { [ -n "$(stats)" ]; }
-if [ "$(cat /etc/xenrig-variant)" = rust ]; then
+if [ "$(drivers)" = rust ]; then
 	if domu_start pvh2 256 1024 "init_on_alloc=1 xen_scrub_pages=0 xenrig.role=memwatch" pvh &&
 		wait_until 60 down_done; then
 		# The counters are printed a moment after the last line; let them settle.

@@ -105,7 +105,7 @@ expect gntalloc-bad-requests-change-nothing \
 # the driver-wide list instead of the file's: the unmap frees B's page while
 # B still lists it, and B's next mmap() oopses (NULL pointer dereference in
 # vm_insert_page()), so the c variant does not run it.
-if [ "$(cat /etc/xenrig-variant)" = rust ]; then
+if [ "$(drivers)" = rust ]; then
 	gntspan -l 64 > /tmp/gntspan.out 2>&1
 	sed 's/^/gntalloc: /' /tmp/gntspan.out
 	expect gntalloc-mapping-across-allocations-keeps-files-apart \
@@ -116,7 +116,7 @@ fi
 # gntalloc.c does not survive this sequence: within seconds one process
 # spins in find_grefs() over a corrupted file list (RCU stall, soft
 # lockup), so the c variant skips it.
-if [ "$(cat /etc/xenrig-variant)" = c ]; then
+if [ "$(drivers)" = c ]; then
 	echo "gntalloc: random operations skipped: gntalloc.c locks up in find_grefs()"
 else
 	echo 256 > $L

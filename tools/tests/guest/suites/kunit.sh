@@ -8,7 +8,7 @@ dmesg > $K
 summaries=$(grep -o '# [a-z0-9_]*: pass:[0-9]* fail:[0-9]* skip:[0-9]* total:[0-9]*' $K)
 echo "kunit: suite summaries:"
 echo "$summaries" | sed 's/^/    /'
-if [ "$(cat /etc/xenrig-variant)" = c ]; then
+if [ "$(drivers)" = c ]; then
 	# The c variant has KUnit but no Rust (so no doctests) and no suites.
 	expect kunit-c-has-no-rust-doctests "$(grep -c rust_doctest $K)" 0
 elif [ -z "$summaries" ]; then
@@ -18,7 +18,7 @@ else
 	bad=$(echo "$summaries" | grep -v ' fail:0 ')
 	expect kunit-no-failures "$bad" ""
 fi
-if [ "$(cat /etc/xenrig-variant)" = rust ]; then
+if [ "$(drivers)" = rust ]; then
 	# Doctest cases are named after the file: rust/kernel/sysfs.rs gives
 	# rust_doctest_kernel_sysfs_rs_0, _1, ...
 	for f in sysfs global; do

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+# Booted in the debug variant only (fault injection): the balloon while Xen
+# takes only part of what it is given and populates only part of what it is
+# asked for (fail_xen_reservation), and while the balloon thread's page and
+# slab allocations fail now and then (fail_page_alloc, failslab, for that
+# thread only). dom0 (PV, single pages) goes through balloon cycles; a PVH
+# domU (2 MiB blocks) does its initial balloon-down under injection. After
+# each: current_kb agrees with Xen's count, free memory and the stats are
+# back where they were, and a pattern written over most of the free memory
+# reads back intact (no page Xen took is still in use).
+
+F=/sys/kernel/debug/fail_xen_reservation
+FP=/sys/kernel/debug/fail_page_alloc
+FS=/sys/kernel/debug/failslab
+hexval() { echo $((0x$(cat $M/$1))); }
+xen_minus_cur() { echo $(($(xenpages 0) - $(cur_kb))); }
+net_out() { echo $(($(cat $M/stats/ballooned_out) - $(cat $M/stats/ballooned_in))); }
+memavail_mib() { awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo; }
+kthread_pid() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat $p/comm 2>/dev/null)" = "$1" ] && echo "${p#/proc/}" && return
+	done
+}
+# inject DIR PROBABILITY INTERVAL TIMES [FILTER]: arm one fault attribute,
+# quietly (verbose 0: no stack dump per failure). The task filter is set
+# first: until it is, the attribute would fail any task's allocations.
+inject() {
+	[ -z "$5" ] || echo "$5" > $1/task-filter
+	echo 0 > $1/verbose
+	echo "$3" > $1/interval
+	echo "$4" > $1/times
+	echo "$2" > $1/probability
+}
+disarm() { for d in $F $FP $FS; do echo 0 > $d/probability; done; }
+
+faults_main() {
+	if [ ! -d $F ] || [ ! -d $FP ] || [ ! -d $FS ]; then
+		fail faults-attributes "missing under /sys/kernel/debug: $(ls /sys/kernel/debug | tr '\n' ' ')"
+		return
+	fi
+	pass faults-attributes
+	toolstack_up || fail faults-toolstack "toolstack did not start"
+
+	# ---- dom0: balloon cycles of 32 MiB under injection.
+	S=$(cur_kb)
+	OFF0=$(xen_minus_cur)
+	OUT0=$(net_out)
+	FREE0=$(freemem)
+	echo "faults: dom0 at start: current_kb=$S xen-current=$OFF0 net_out=$OUT0 free_kb=$FREE0"
+	# Retry at once and forever: injected failures must slow the balloon, not
+	# stop it.
+	echo 1 > $M/max_schedule_delay
+	echo 0 > $M/max_retry_count
+	BT=$(kthread_pid xen-balloon)
+	echo 1 > /proc/$BT/make-it-fail
+	inject $F 30 1 40
+	for d in $FP $FS; do
+		echo N > $d/ignore-gfp-wait
+	done
+	echo N > $FP/ignore-gfp-highmem
+	# The balloon allocates single pages: order 0 (the default minimum is 1).
+	echo 0 > $FP/min-order
+	inject $FP 100 300 20 Y
+	inject $FS 20 1 10 Y
+	ok=0
+	for i in 1 2 3 4 5 6; do
+		balloon_to $((S - 32768)) 240 || break
+		balloon_to $S 240 || break
+		ok=$i
+	done
+	fired="xen_reservation=$((40 - $(cat $F/times))) page_alloc=$((20 - $(cat $FP/times))) slab=$((10 - $(cat $FS/times)))"
+	disarm
+	echo 0 > /proc/$BT/make-it-fail
+	echo "faults: dom0 after $ok cycles: current_kb=$(cur_kb) target_kb=$(cat $M/target_kb) fired: $fired"
+	expect dom0-faults-cycles-complete "$ok" 6
+	balloon_to $S 120
+	expect dom0-faults-target-restored "$(cur_kb)" "$S"
+	expect dom0-faults-current-kb-matches-xen "$(xen_minus_cur)" "$OFF0"
+	expect dom0-faults-stats-balance "$(net_out)" "$OUT0"
+	case $fired in
+	*xen_reservation=0*|*page_alloc=0*) fail dom0-faults-injected "a fault never fired: $fired" ;;
+	*) pass dom0-faults-injected ;;
+	esac
+	n=$(dmesg | grep -c "decrease_reservation: Xen took")
+	if [ "$n" -gt 0 ]; then pass dom0-faults-partial-decrease-handled; else
+		fail dom0-faults-partial-decrease-handled "no partial decrease logged"; fi
+	back() { near "$(freemem)" "$FREE0" 4096; }
+	if wait_until 60 back; then pass dom0-faults-free-memory-back; else
+		fail dom0-faults-free-memory-back "free_kb $(freemem), was $FREE0"; fi
+	out=$(memfill $(($(memavail_mib) * 3 / 4)) 2>&1)
+	case $out in
+	*" ok") pass dom0-faults-free-memory-backed ;;
+	*) fail dom0-faults-free-memory-backed "$out" ;;
+	esac
+	echo 32 > $M/max_schedule_delay
+	echo 4 > $M/max_retry_count
+
+	# ---- A PVH domU: the initial balloon-down (2 MiB blocks, then single pages
+	# once Xen refuses a block) with Xen taking part of what it is given.
+	C=/var/log/xen/console/guest-pvf.log
+	if domu_start pvf 256 1024 "fail_xen_reservation=1,30,0,40 xenrig.role=memcheck" pvh; then
+		pass domu-faults-boot
+		if wait_until 300 grep -q XENRIG-DOMU-MEMCHECK $C; then
+			if grep -q "XENRIG-DOMU-MEMCHECK ok" $C; then pass domu-faults-free-memory-backed
+			else fail domu-faults-free-memory-backed "$(grep -m1 XENRIG-DOMU-MEMCHECK $C)"; fi
+		else
+			fail domu-faults-free-memory-backed "no memcheck line"
+		fi
+		if grep -q "xen:balloon: Initial ballooning down finished." $C ||
+			! grep -q "Waiting for initial ballooning" $C; then
+			pass domu-faults-initial-balloon-down
+		else
+			fail domu-faults-initial-balloon-down "$(grep 'xen:balloon' $C | tail -2)"
+		fi
+		if wait_until 60 domu_mem_near pvf 256; then pass domu-faults-xen-count-at-target
+		else fail domu-faults-xen-count-at-target "xl list says $(domu_mem pvf) MiB, want 256"; fi
+		xl mem-set pvf 192m
+		if wait_until 90 domu_mem_near pvf 192; then pass domu-faults-mem-set-down
+		else fail domu-faults-mem-set-down "xl list says $(domu_mem pvf) MiB, want 192"; fi
+		if grep -q -E "Oops|BUG:|WARNING:|Kernel panic|UBSAN:" $C; then
+			fail domu-faults-kernel-log-clean "$(grep -m1 -E 'Oops|BUG:|WARNING:|Kernel panic|UBSAN:' $C)"
+		else
+			pass domu-faults-kernel-log-clean
+		fi
+		if timeout 120 xl shutdown -w pvf >/dev/null 2>&1 && wait_until 30 domu_gone pvf; then
+			pass domu-faults-shutdown
+		else
+			fail domu-faults-shutdown "pvf still listed"
+			xl destroy pvf 2>/dev/null
+		fi
+	else
+		fail domu-faults-boot "$(tail -5 $C 2>/dev/null) $(tail -3 /tmp/xl-create-pvf.log)"
+	fi
+	echo "--- pvf console (balloon lines):"
+	grep -i -E 'balloon|Xen took|Xen refused|memcheck' $C 2>/dev/null | tail -12 | sed 's/^/    /'
+}
+faults_main
