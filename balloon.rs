@@ -902,7 +902,7 @@ fn show_target_kb(buf: &mut ShowBuf) -> Result {
 fn store_target_kb(input: &[u8]) -> Result {
     require_admin()?;
     let kib = sysfs::parse_u64(input)?;
-    set_target(kib.checked_mul(1024).ok_or(EINVAL)? >> PAGE_SHIFT);
+    set_target(kib.checked_mul(1024).ok_or(ERANGE)? >> PAGE_SHIFT);
     Ok(())
 }
 

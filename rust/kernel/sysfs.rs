@@ -535,40 +535,66 @@ pub fn parse_u64(bytes: &[u8]) -> Result<u64> {
     Ok(value)
 }
 
-/// Parses a size as `memparse()` does (`K`, `M`, `G`, `T`, `P`, `E` suffixes), requiring at least
-/// one digit and nothing after the number but a newline.
+/// Parses a size as `memparse()` does (a C integer constant, decimal, `0x` hexadecimal or `0`
+/// octal, then optionally one of the suffixes `K`, `M`, `G`, `T`, `P`, `E`), requiring at least
+/// one digit and nothing after the number but a newline. Where `memparse()` wraps at 2^64, this
+/// fails with `ERANGE`.
 ///
 /// # Examples
 ///
 /// ```
-/// use kernel::{error::code::EINVAL, sysfs::parse_size};
+/// use kernel::{error::code::{EINVAL, ERANGE}, sysfs::parse_size};
 ///
 /// assert_eq!(parse_size(b"512M\n"), Ok(512 << 20));
 /// assert_eq!(parse_size(b"262144K"), Ok(256 << 20));
 /// assert_eq!(parse_size(b"1g"), Ok(1 << 30));
 /// assert_eq!(parse_size(b"4096"), Ok(4096));
+/// assert_eq!(parse_size(b"0x1000"), Ok(4096));
+/// assert_eq!(parse_size(b"010"), Ok(8));
+/// assert_eq!(parse_size(b"15E"), Ok(15 << 60));
+/// assert_eq!(parse_size(b"16E"), Err(ERANGE));
+/// assert_eq!(parse_size(b"20000000000G"), Err(ERANGE));
+/// assert_eq!(parse_size(b"18446744073709551616"), Err(ERANGE));
 /// assert_eq!(parse_size(b"M"), Err(EINVAL));
 /// assert_eq!(parse_size(b"-1"), Err(EINVAL));
 /// assert_eq!(parse_size(b"1MB"), Err(EINVAL));
+/// assert_eq!(parse_size(b"08"), Err(EINVAL));
 /// assert_eq!(parse_size(b""), Err(EINVAL));
 /// ```
 pub fn parse_size(bytes: &[u8]) -> Result<u64> {
-    let mut tmp = [0u8; 32];
-    if bytes.is_empty() || bytes.len() >= tmp.len() {
-        return Err(crate::error::code::EINVAL);
+    use crate::error::code::{EINVAL, ERANGE};
+    let s = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if !s.first().is_some_and(u8::is_ascii_digit) {
+        return Err(EINVAL);
     }
-    tmp[..bytes.len()].copy_from_slice(bytes);
-    let start = tmp.as_mut_ptr().cast::<c_char>();
-    let mut end = start;
-    // SAFETY: `tmp` is NUL-terminated and `end` is a valid place for the end pointer.
-    let value = unsafe { bindings::memparse(start, &mut end) };
-    // SAFETY: `memparse` leaves `end` inside `tmp`, at or after `start`.
-    let used = unsafe { end.offset_from(start) } as usize;
-    let rest = &bytes[used.min(bytes.len())..];
-    if used == 0 || !bytes[0].is_ascii_digit() || !(rest.is_empty() || rest == b"\n") {
-        return Err(crate::error::code::EINVAL);
+    // The base as `simple_strtoull(.., 0)` picks it.
+    let (radix, mut rest) = match s {
+        [b'0', x, d, ..] if (x | 0x20) == b'x' && d.is_ascii_hexdigit() => (16, &s[2..]),
+        [b'0', ..] => (8, s),
+        _ => (10, s),
+    };
+    let mut value = 0u64;
+    while let Some(d) = rest.first().and_then(|&c| (c as char).to_digit(radix)) {
+        value = value
+            .checked_mul(u64::from(radix))
+            .and_then(|v| v.checked_add(u64::from(d)))
+            .ok_or(ERANGE)?;
+        rest = &rest[1..];
     }
-    Ok(value)
+    let shift = match rest.first().map(|c| c.to_ascii_uppercase()) {
+        None => 0,
+        Some(b'K') => 10,
+        Some(b'M') => 20,
+        Some(b'G') => 30,
+        Some(b'T') => 40,
+        Some(b'P') => 50,
+        Some(b'E') => 60,
+        Some(_) => return Err(EINVAL),
+    };
+    if rest.len() > usize::from(shift != 0) {
+        return Err(EINVAL);
+    }
+    value.checked_mul(1 << shift).ok_or(ERANGE)
 }
 
 /// Parses a boolean as `kstrtobool()` does (`1/0`, `y/n`, `on/off`, `true/false`).

@@ -67,6 +67,19 @@ bad_input target-abc target abc
 bad_input target-minus-1 target -1
 bad_input target-empty-line target "
 "
+# Sizes past 2^64 bytes: C's memparse() wraps (20000000000G reads back
+# 3028092406290448384, a small target, and dom0 starts giving its memory
+# away); the Rust driver answers ERANGE and keeps the target.
+if [ -n "$RUST" ]; then
+	for w in "target 20000000000G" "target 16E" "target 18446744073709551616" \
+		"target_kb 18014398509481984"; do
+		set -- $w
+		out=$(xwrite -- $M/$1 "$2")
+		read -r t < $M/target_kb
+		restore
+		expect "$1-$2-overflow-erange-target-kept" "$out $t" "ERANGE $S"
+	done
+fi
 
 # above NAME FILE DATA WANT_KB: a target above dom0's maximum is accepted,
 # current_kb never goes above the maximum (watched for 4 s).
