@@ -900,11 +900,33 @@ fn reclaim() {
     }
 }
 
+extern "C" {
+    // Defined in `grant_table_exports.c`, built in and not exported (see `grant_table_rust.h`).
+    fn xen_gnttab_ops_to_submit(count: kernel::ffi::c_uint) -> kernel::ffi::c_uint;
+}
+
+/// Hands map or copy operations to Xen. With the fault attribute `fail_grant_op` firing, only
+/// the first ones go and the others answer `GNTST_eagain`, as Xen does for a paged-out frame:
+/// every caller retries those ([`retry_eagain`]).
+fn submit_retryable<T: GrantOp>(ops: &mut [T]) -> Result {
+    let n = kernel::ffi::c_uint::try_from(ops.len()).unwrap_or(kernel::ffi::c_uint::MAX);
+    // SAFETY: No preconditions.
+    let k = (unsafe { xen_gnttab_ops_to_submit(n) } as usize).min(ops.len());
+    let (now, later) = ops.split_at_mut(k);
+    if !now.is_empty() {
+        batch_op(now)?;
+    }
+    for op in later {
+        op.set_status(gt::GNTST_EAGAIN);
+    }
+    Ok(())
+}
+
 /// Retries one operation on a paged-out frame (`gnttab_retry_eagain_gop()`).
 fn retry_eagain<T: GrantOp>(op: &mut T, func: &str) {
     let mut delay = 1;
     loop {
-        if batch_op(core::slice::from_mut(op)).is_err() {
+        if submit_retryable(core::slice::from_mut(op)).is_err() {
             op.set_status(gt::GNTST_GENERAL_ERROR);
             return;
         }
@@ -1103,7 +1125,7 @@ impl Driver {
     }
 
     fn batch<T: GrantOp>(ops: &mut [T]) {
-        if batch_op(ops).is_err() {
+        if submit_retryable(ops).is_err() {
             for op in ops.iter_mut() {
                 op.set_status(gt::GNTST_GENERAL_ERROR);
             }
@@ -1117,7 +1139,7 @@ impl Driver {
     }
 
     fn map_refs(ops: &mut [MapOp], kops: &KernelOps<MapOp>, pages: &PageArray<'_>) -> i32 {
-        if let Err(e) = batch_op(ops) {
+        if let Err(e) = submit_retryable(ops) {
             return e.to_errno();
         }
         let mut i = 0;

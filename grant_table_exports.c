@@ -9,11 +9,19 @@
  * header declares.
  *
  * It also holds what the Rust code needs beyond the bindings and helpers
- * (grant_table_rust.h): built in, never exported.
+ * (grant_table_rust.h): built in, never exported. Among it is the fault
+ * attribute fail_grant_op (debugfs, Documentation/fault-injection/): when it
+ * fires, only the first operations of a map or copy batch reach Xen and the
+ * others answer GNTST_eagain, as for a paged-out frame, so the retries of
+ * gnttab_map_refs(), gnttab_batch_map() and gnttab_batch_copy() can be
+ * tested on a running guest.
  */
 
 #include <linux/export.h>
+#include <linux/fault-inject.h>
+#include <linux/init.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <xen/grant_table.h>
 #include <xen/xen.h>
 #ifdef CONFIG_X86
@@ -109,5 +117,30 @@ void *xen_gnttab_page_zone_device_data(struct page *page)
 void xen_gnttab_page_set_zone_device_data(struct page *page, void *data)
 {
 	page->zone_device_data = data;
+}
+#endif
+
+#ifdef CONFIG_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(fail_grant_op);
+
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static int __init fail_grant_op_debugfs(void)
+{
+	return PTR_ERR_OR_ZERO(fault_create_debugfs_attr("fail_grant_op", NULL,
+							 &fail_grant_op));
+}
+late_initcall(fail_grant_op_debugfs);
+#endif
+
+unsigned int xen_gnttab_ops_to_submit(unsigned int count)
+{
+	if (count && should_fail(&fail_grant_op, 1))
+		return get_random_u32_below(count);
+	return count;
+}
+#else
+unsigned int xen_gnttab_ops_to_submit(unsigned int count)
+{
+	return count;
 }
 #endif

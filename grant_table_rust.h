@@ -18,6 +18,11 @@ void xen_gnttab_page_set_foreign(struct page *page, domid_t domid,
 				 grant_ref_t gref);
 /* Clears the foreign mark of @page (ClearPageForeign()). */
 void xen_gnttab_page_clear_foreign(struct page *page);
+/*
+ * How many of @count map or copy operations to hand Xen: @count, or fewer
+ * when fail_grant_op fires (the others then answer GNTST_eagain).
+ */
+unsigned int xen_gnttab_ops_to_submit(unsigned int count);
 #ifdef CONFIG_XEN_UNPOPULATED_ALLOC
 /* The link of the page cache: page->zone_device_data. */
 void *xen_gnttab_page_zone_device_data(struct page *page);

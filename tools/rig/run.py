@@ -38,7 +38,7 @@ BOOTS = {
 }
 # Boots only the debug variant runs: they need its fault injection.
 DEBUG_ONLY = {
-    "balloon-faults": ("", "balloon_faults", 1200),
+    "faults": ("", "faults", 1200),
 }
 BOOTS.update(DEBUG_ONLY)
 SUITES = {"all": list(BOOTS)}

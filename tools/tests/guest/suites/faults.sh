@@ -7,9 +7,12 @@
 # domU (2 MiB blocks) does its initial balloon-down under injection. After
 # each: current_kb agrees with Xen's count, free memory and the stats are
 # back where they were, and a pattern written over most of the free memory
-# reads back intact (no page Xen took is still in use).
+# reads back intact (no page Xen took is still in use). Then gntdev maps
+# pages that gntalloc shares while map operations answer GNTST_eagain now
+# and then (fail_grant_op): the retries must make every mapping right.
 
 F=/sys/kernel/debug/fail_xen_reservation
+FG=/sys/kernel/debug/fail_grant_op
 FP=/sys/kernel/debug/fail_page_alloc
 FS=/sys/kernel/debug/failslab
 hexval() { echo $((0x$(cat $M/$1))); }
@@ -32,10 +35,10 @@ inject() {
 	echo "$4" > $1/times
 	echo "$2" > $1/probability
 }
-disarm() { for d in $F $FP $FS; do echo 0 > $d/probability; done; }
+disarm() { for d in $F $FP $FS $FG; do echo 0 > $d/probability; done; }
 
 faults_main() {
-	if [ ! -d $F ] || [ ! -d $FP ] || [ ! -d $FS ]; then
+	if [ ! -d $F ] || [ ! -d $FP ] || [ ! -d $FS ] || [ ! -d $FG ]; then
 		fail faults-attributes "missing under /sys/kernel/debug: $(ls /sys/kernel/debug | tr '\n' ' ')"
 		return
 	fi
@@ -95,6 +98,25 @@ faults_main() {
 	esac
 	echo 32 > $M/max_schedule_delay
 	echo 4 > $M/max_retry_count
+
+	# ---- Grant maps answering GNTST_eagain: gntloop shares 64 pages with
+	# gntalloc, maps them with gntdev and checks both views, 8 times.
+	inject $FG 30 1 40
+	ok=0
+	for i in 1 2 3 4 5 6 7 8; do
+		out=$(gntloop -n 64 2>&1)
+		if echo "$out" | grep -q '^gntloop: ok$'; then
+			ok=$((ok + 1))
+		else
+			echo "faults: gntloop $i: $(echo "$out" | tail -2 | tr '\n' ' ')"
+		fi
+	done
+	gfired=$((40 - $(cat $FG/times)))
+	disarm
+	echo "faults: grant maps: $ok of 8 gntloop runs ok, $gfired faults fired"
+	expect grant-faults-mappings-right "$ok" 8
+	if [ "$gfired" -gt 0 ]; then pass grant-faults-injected; else
+		fail grant-faults-injected "no fail_grant_op fault fired"; fi
 
 	# ---- A PVH domU: the initial balloon-down (2 MiB blocks, then single pages
 	# once Xen refuses a block) with Xen taking part of what it is given.
