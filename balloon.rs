@@ -299,7 +299,11 @@ impl Inner {
         };
         // Xen stopped inside block `done`, after taking none, some or all but one of its pages.
         let part = match blocks.get(done).and_then(Option::as_ref) {
-            Some(block) if stopped => self.settle_block(block.gfn()),
+            // SAFETY: `block` owns its pages, consecutive frames (type invariant); it is
+            // consumed below, where each page goes into the balloon or, refused by Xen, back to
+            // the allocator, and nothing touches them before. Blocks exist only on guests whose
+            // frames Xen translates (`Inner::blocks`).
+            Some(block) if stopped => unsafe { self.settle_block(block.gfn()) },
             _ => 0,
         };
         if done == 0 && self.blocks {
@@ -342,20 +346,25 @@ impl Inner {
     /// refuses it, and nothing the guest can ask tells which: the kernel then stops, as the C
     /// driver does on any partial result, rather than free a page Xen may hold or keep one Xen
     /// refused as ballooned.
-    fn settle_block(&mut self, gfn: Frame) -> usize {
+    ///
+    /// # Safety
+    ///
+    /// `gfn` must start a block of [`BLOCK_PAGES`] consecutive frames whose pages the caller
+    /// owns, unmapped or on a guest whose frames Xen translates, and nobody may touch them until
+    /// they are populated again or, for the pages Xen refuses, given back to the allocator.
+    unsafe fn settle_block(&mut self, gfn: Frame) -> usize {
         self.frames[0] = gfn;
-        // SAFETY: `gfn` starts a block the caller owns, which nobody touches until its pages
-        // are populated again or given back to the allocator (the pages Xen refuses).
+        // SAFETY: The block's first frame, which the caller gives away (safety requirements).
         if unsafe { reservation::decrease_settling(&mut self.frames[..1]) } != Ok(1) {
             xen::panic(c_str!(
                 "xen: Xen took part of a 2 MiB block back and the guest cannot tell which pages"
             ));
         }
         for (i, f) in self.frames[..BLOCK_PAGES - 1].iter_mut().enumerate() {
-            // The frames of a block are consecutive (`BalloonBlock`'s invariant).
             *f = gfn + 1 + i as Frame;
         }
-        // SAFETY: As above, for the block's other pages, all still ours.
+        // SAFETY: The block's other frames, consecutive, which the caller gives away as well
+        // (safety requirements).
         let rest = unsafe { reservation::decrease_settling(&mut self.frames[..BLOCK_PAGES - 1]) }
             .unwrap_or(0);
         1 + rest
