@@ -116,9 +116,11 @@ expect backlog-again-program-ok "$(echo "$out" | tail -1)" "gntdefer: ok"
 # grant-table.c allocates a list entry per deferred grant (kmalloc), and the
 # slab pages of 100,000 of them do not all come back at once: its tolerance
 # is 4 MiB, still under 1% of what went through. The Rust table allocates
-# nothing per deferred grant and keeps 2 MiB.
+# nothing per deferred grant and keeps 2 MiB, except in the debug variant,
+# whose SLUB debugging and kmemleak metadata give slab pages back late too
+# (2.7 MiB once in three runs; its kmemleak scan checks for real leaks).
 tol=2048
-[ -n "$RUST" ] || tol=4096
+[ -n "$RUST" ] && [ "$(cat /etc/xenrig-variant)" != debug ] || tol=4096
 wait_until 60 free_near "$M1" $tol
 free_near "$M1" $tol && pass backlog-no-page-leaked ||
 	fail backlog-no-page-leaked "$(free_kb) KiB free after the second backlog, was $M1"
