@@ -611,7 +611,13 @@ fn add_ballooned_pages(b: &'static Balloon, guard: &mut Guard<'_>, nr_pages: u64
     if platform::available_pages() < nr_pages {
         return Err(ENOMEM);
     }
-    if guard.decrease_reservation(nr_pages, AllocMode::User) != State::Done {
+    // When Xen took only some of the pages (or an allocation ended the batch early), those are
+    // in the balloon now: the caller lends them and asks for the rest. A loan fails only when
+    // nothing was gained. (C returns -ENOMEM on any shortfall; a PVH guest whose first
+    // decrease is partial would then have no grant table.)
+    if guard.decrease_reservation(nr_pages, AllocMode::User) != State::Done
+        && guard.pages.is_empty()
+    {
         return Err(ENOMEM);
     }
     Ok(())

@@ -161,3 +161,7 @@ void *xen_balloon_sysctl_one(void)
 	return SYSCTL_ONE;
 }
 #endif
+
+#ifdef CONFIG_XEN_BALLOON_RUST_KUNIT_TEST
+#include "balloon_test.c"
+#endif

@@ -20,7 +20,7 @@ use core::{
     sync::atomic::{AtomicU32, Ordering},
 };
 use kernel::{
-    alloc::flags::GFP_KERNEL,
+    alloc::flags::{GFP_KERNEL, __GFP_NOWARN},
     c_str,
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     mm_vma::{flags as vm, Vma},
@@ -204,7 +204,7 @@ struct FileGrefs {
     /// Offset the next allocation gets (gntalloc.c's `priv->index`).
     next_index: u64,
     /// (offset, page), offsets increasing.
-    grefs: KVec<(u64, Arc<Gref>)>,
+    grefs: KVVec<(u64, Arc<Gref>)>,
 }
 
 impl FileGrefs {
@@ -251,6 +251,16 @@ struct MappedGrefs {
     _grefs: KVVec<Arc<Gref>>,
 }
 
+/// The most references the grant table can ever hold: v1 entries (the smaller kind) in as many
+/// frames as Xen allows. No request for more pages can succeed.
+fn max_grant_refs() -> u32 {
+    // SAFETY: No preconditions: the grant table answers from what Xen reported (or 0).
+    let frames = unsafe { kernel::bindings::gnttab_max_grant_frames() };
+    // Xen's pages are 4 KiB whatever the kernel's are.
+    const XEN_PAGE_SIZE: usize = 4096;
+    frames.saturating_mul((XEN_PAGE_SIZE / size_of::<kernel::bindings::grant_entry_v1>()) as u32)
+}
+
 /// Reserves `count` pages of the global limit; gntalloc.c's check, under its rules.
 fn reserve(count: u32) -> Result {
     let mut cur = SHARED_PAGES.load(Ordering::Relaxed);
@@ -288,16 +298,26 @@ impl GntAllocFile {
         let domid = op.domid;
         let readonly = op.flags & FLAG_WRITABLE == 0;
         let count = op.count;
-        if count > limit.get() as u32 {
+        // Every check comes before anything is allocated: the count against `limit` and
+        // against what the grant table can ever hold (`limit` may be far larger: Qubes sets
+        // 2^30), then against what all files share (the reservation is given back if an
+        // allocation fails).
+        if count > limit.get() as u32 || count > max_grant_refs() {
             return Err(ENOSPC);
         }
         let n = count as usize;
-        let mut refs = KVec::<u8>::with_capacity(n * 4, GFP_KERNEL)?;
-        let mut new = KVec::with_capacity(n, GFP_KERNEL)?;
+        reserve(count)?;
+        let unreserve = |_| {
+            SHARED_PAGES.fetch_sub(count, Ordering::Relaxed);
+            ENOMEM
+        };
+        // Large requests are a user's to make: they fail without a kernel warning.
+        let gfp = GFP_KERNEL | __GFP_NOWARN;
+        let mut refs = KVVec::<u8>::with_capacity(n * 4, gfp).map_err(unreserve)?;
+        let mut new = KVVec::with_capacity(n, gfp).map_err(unreserve)?;
 
         let mut file = self.grefs.lock();
-        file.grefs.reserve(n, GFP_KERNEL)?;
-        reserve(count)?;
+        file.grefs.reserve(n, gfp).map_err(unreserve)?;
         let index = file.next_index;
         file.next_index = index.wrapping_add((count as u64) << PAGE_SHIFT);
         for i in 0..n {
@@ -396,7 +416,7 @@ impl MiscDevice for GntAllocFile {
             pin_init!(Self {
                 grefs <- new_mutex!(FileGrefs {
                     next_index: 0,
-                    grefs: KVec::new(),
+                    grefs: KVVec::new(),
                 }),
             }),
             GFP_KERNEL,

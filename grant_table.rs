@@ -902,22 +902,28 @@ fn reclaim() {
 
 extern "C" {
     // Defined in `grant_table_exports.c`, built in and not exported (see `grant_table_rust.h`).
-    fn xen_gnttab_ops_to_submit(count: kernel::ffi::c_uint) -> kernel::ffi::c_uint;
+    fn xen_gnttab_ops_to_submit(count: kernel::ffi::c_uint, status: *mut i16)
+        -> kernel::ffi::c_uint;
 }
 
 /// Hands map or copy operations to Xen. With the fault attribute `fail_grant_op` firing, only
-/// the first ones go and the others answer `GNTST_eagain`, as Xen does for a paged-out frame:
-/// every caller retries those ([`retry_eagain`]).
+/// the first ones go and the others answer `GNTST_eagain`, as Xen does for a paged-out frame
+/// (every caller retries those, [`retry_eagain`]), or the error its `status` file names.
 fn submit_retryable<T: GrantOp>(ops: &mut [T]) -> Result {
     let n = kernel::ffi::c_uint::try_from(ops.len()).unwrap_or(kernel::ffi::c_uint::MAX);
-    // SAFETY: No preconditions.
-    let k = (unsafe { xen_gnttab_ops_to_submit(n) } as usize).min(ops.len());
+    let mut status = gt::GNTST_EAGAIN;
+    // SAFETY: `status` is valid for writes for the duration of the call.
+    let k = (unsafe { xen_gnttab_ops_to_submit(n, &mut status) } as usize).min(ops.len());
+    // Never report an operation that did not reach Xen as done.
+    if status == gt::GNTST_OKAY {
+        status = gt::GNTST_GENERAL_ERROR;
+    }
     let (now, later) = ops.split_at_mut(k);
     if !now.is_empty() {
         batch_op(now)?;
     }
     for op in later {
-        op.set_status(gt::GNTST_EAGAIN);
+        op.set_status(status);
     }
     Ok(())
 }

@@ -14,9 +14,12 @@
  * fires, only the first operations of a map or copy batch reach Xen and the
  * others answer GNTST_eagain, as for a paged-out frame, so the retries of
  * gnttab_map_refs(), gnttab_batch_map() and gnttab_batch_copy() can be
- * tested on a running guest.
+ * tested on a running guest; its file "status" makes them answer another
+ * error instead (the GNTST_ code negated, 1 to 13), to test how callers
+ * take a failed operation.
  */
 
+#include <linux/debugfs.h>
 #include <linux/export.h>
 #include <linux/fault-inject.h>
 #include <linux/init.h>
@@ -122,25 +125,52 @@ void xen_gnttab_page_set_zone_device_data(struct page *page, void *data)
 
 #ifdef CONFIG_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(fail_grant_op);
+/* What the operations not handed to Xen answer: a GNTST_ code, never okay. */
+static s16 fail_grant_op_status = GNTST_eagain;
 
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static int fail_grant_op_status_get(void *data, u64 *val)
+{
+	*val = -fail_grant_op_status;
+	return 0;
+}
+
+/* The file holds the code negated: 12 is GNTST_eagain, 1 GNTST_general_error. */
+static int fail_grant_op_status_set(void *data, u64 val)
+{
+	if (val < -GNTST_general_error || val > -GNTST_no_space)
+		return -ERANGE;
+	WRITE_ONCE(fail_grant_op_status, -(s16)val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(fail_grant_op_status_fops, fail_grant_op_status_get,
+			 fail_grant_op_status_set, "%llu\n");
+
 static int __init fail_grant_op_debugfs(void)
 {
-	return PTR_ERR_OR_ZERO(fault_create_debugfs_attr("fail_grant_op", NULL,
-							 &fail_grant_op));
+	struct dentry *dir = fault_create_debugfs_attr("fail_grant_op", NULL,
+						       &fail_grant_op);
+
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+	debugfs_create_file_unsafe("status", 0600, dir, NULL,
+				   &fail_grant_op_status_fops);
+	return 0;
 }
 late_initcall(fail_grant_op_debugfs);
 #endif
 
-unsigned int xen_gnttab_ops_to_submit(unsigned int count)
+unsigned int xen_gnttab_ops_to_submit(unsigned int count, s16 *status)
 {
+	*status = READ_ONCE(fail_grant_op_status);
 	if (count && should_fail(&fail_grant_op, 1))
 		return get_random_u32_below(count);
 	return count;
 }
 #else
-unsigned int xen_gnttab_ops_to_submit(unsigned int count)
+unsigned int xen_gnttab_ops_to_submit(unsigned int count, s16 *status)
 {
+	*status = GNTST_eagain;
 	return count;
 }
 #endif

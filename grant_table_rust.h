@@ -20,9 +20,10 @@ void xen_gnttab_page_set_foreign(struct page *page, domid_t domid,
 void xen_gnttab_page_clear_foreign(struct page *page);
 /*
  * How many of @count map or copy operations to hand Xen: @count, or fewer
- * when fail_grant_op fires (the others then answer GNTST_eagain).
+ * when fail_grant_op fires. The others then answer *@status (GNTST_eagain
+ * unless the attribute's "status" file says otherwise; never GNTST_okay).
  */
-unsigned int xen_gnttab_ops_to_submit(unsigned int count);
+unsigned int xen_gnttab_ops_to_submit(unsigned int count, s16 *status);
 #ifdef CONFIG_XEN_UNPOPULATED_ALLOC
 /* The link of the page cache: page->zone_device_data. */
 void *xen_gnttab_page_zone_device_data(struct page *page);

@@ -3,6 +3,7 @@
  * gntbad: bad requests to /dev/xen/gntalloc, one line per case.
  *
  *   gntbad -l LIMIT [-d DOMID] [-x CASE]...
+ *   gntbad -Q -l LIMIT [-d DOMID] [-x CASE]...
  *
  * LIMIT must be what /sys/module/xen_gntalloc/parameters/limit holds (the
  * caller sets it; small, 64 say). Each case prints
@@ -15,6 +16,13 @@
  * changed: LIMIT pages can still be shared at once and one more cannot
  * ("check NAME ok" or "check NAME bad ..."). Pages are shared with DOMID
  * (default 0: dom0 itself), nobody maps them.
+ *
+ * -Q runs the boundary cases of a large LIMIT instead (Qubes writes 2^30):
+ * counts of LIMIT, LIMIT + 1, 2^31 - 1, 2^31 and 2^32 - 1, and 2^32 - 16
+ * while 16 pages are shared (LIMIT + 16 wraps to 0 in 32 bits). None can be
+ * shared (far more than a grant table holds); each must be refused before
+ * anything is allocated, without a kernel warning. Then 16 pages must still
+ * be shared and given back ("case qubes-small-after rc 0").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -124,14 +132,56 @@ static void vmflags(void *p)
 	fflush(stdout);
 }
 
+/* The -Q cases: a LIMIT far above what the grant table holds. */
+static int qubes_cases(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t count;
+	} big[] = {
+		{ "qubes-alloc-limit-plus-1", 1 }, /* LIMIT + 1 */
+		{ "qubes-alloc-2^31-1", 0x7fffffffu },
+		{ "qubes-alloc-2^31", 0x80000000u },
+		{ "qubes-alloc-2^32-1", 0xffffffffu },
+	};
+	int fd = dev(), rc;
+	uint64_t idx;
+
+	if (!skipped("qubes-alloc-at-limit"))
+		report("qubes-alloc-at-limit", gntalloc_alloc(fd, domid, limit, NULL));
+	for (unsigned int i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		uint32_t count = i == 0 ? limit + 1 : big[i].count;
+
+		if (!skipped(big[i].name))
+			report(big[i].name, gntalloc_alloc(fd, domid, count, NULL));
+	}
+	rc = gntalloc_alloc(fd, domid, 16, &idx);
+	report("qubes-16-shared", rc);
+	if (!skipped("qubes-alloc-wraps"))
+		report("qubes-alloc-wraps", gntalloc_alloc(fd, domid, 0u - 16, NULL));
+	if (rc == 0)
+		gntalloc_dealloc(fd, idx, 16);
+	close(fd);
+	fd = dev();
+	rc = gntalloc_alloc(fd, domid, 16, &idx);
+	if (rc == 0)
+		rc = gntalloc_dealloc(fd, idx, 16);
+	report("qubes-small-after", rc);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t idx, idx2;
 	void *p;
-	int fd, o;
+	int fd, o, qubes = 0;
 
-	while ((o = getopt(argc, argv, "l:d:x:")) != -1) {
+	while ((o = getopt(argc, argv, "Ql:d:x:")) != -1) {
 		switch (o) {
+		case 'Q':
+			qubes = 1;
+			break;
 		case 'l':
 			limit = strtoul(optarg, NULL, 0);
 			break;
@@ -143,7 +193,7 @@ int main(int argc, char **argv)
 				skip[nskip++] = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: gntbad -l LIMIT [-d DOMID] [-x CASE]...\n");
+			fprintf(stderr, "usage: gntbad [-Q] -l LIMIT [-d DOMID] [-x CASE]...\n");
 			return 2;
 		}
 	}
@@ -151,6 +201,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gntbad: -l LIMIT is needed\n");
 		return 2;
 	}
+	if (qubes)
+		return qubes_cases();
 	check("start");
 
 	fd = dev();

@@ -8,8 +8,14 @@
 # each: current_kb agrees with Xen's count, free memory and the stats are
 # back where they were, and a pattern written over most of the free memory
 # reads back intact (no page Xen took is still in use). Then gntdev maps
-# pages that gntalloc shares while map operations answer GNTST_eagain now
-# and then (fail_grant_op): the retries must make every mapping right.
+# and copies (IOCTL_GNTDEV_GRANT_COPY) pages that gntalloc shares while
+# grant operations answer GNTST_eagain now and then (fail_grant_op), which
+# the retries must hide, and then GNTST_general_error, which must refuse the
+# mapping or fail the copy segment and leave its destination unchanged; then
+# while the page and slab allocations of the process sharing and mapping
+# fail. After each, no reference stays used or deferred and gntdev's pages
+# are back in the balloon. The PVH domU (memcheck role) runs the grant
+# faults too, on the auto-translated paths.
 
 F=/sys/kernel/debug/fail_xen_reservation
 FG=/sys/kernel/debug/fail_grant_op
@@ -99,24 +105,78 @@ faults_main() {
 	echo 32 > $M/max_schedule_delay
 	echo 4 > $M/max_retry_count
 
-	# ---- Grant maps answering GNTST_eagain: gntloop shares 64 pages with
-	# gntalloc, maps them with gntdev and checks both views, 8 times.
-	inject $FG 30 1 40
-	ok=0
-	for i in 1 2 3 4 5 6 7 8; do
-		out=$(gntloop -n 64 2>&1)
-		if echo "$out" | grep -q '^gntloop: ok$'; then
-			ok=$((ok + 1))
-		else
-			echo "faults: gntloop $i: $(echo "$out" | tail -2 | tr '\n' ' ')"
-		fi
+	# ---- Grant maps and copies while Xen answers GNTST_eagain (retried)
+	# or an error (reaching gntdev): every mapping and copy is right or
+	# refused with its destination untouched, and nothing stays mapped.
+	. /tests/grantfaults.sh
+	GS=/sys/module/grant_table/stats
+	used() { awk '{ print $1 - $2 }' $GS/entries; }
+	bsum() { echo $(($(cat $M/info/low_kb) + $(cat $M/info/high_kb) + $(cat $M/info/current_kb))); }
+	USED0=$(used) DEF0=$(cat $GS/deferred) BSUM0=$(bsum)
+	r=$(grant_fault_runs 12 8 0)
+	echo "faults: grant ops answering GNTST_eagain: $r"
+	expect grant-faults-eagain-mappings-right "$(gf_field "$r" ok)" 8
+	expect grant-faults-eagain-copies-complete "$(gf_field "$r" copyfail)" 0
+	if [ "$(gf_field "$r" fired)" -gt 0 ]; then pass grant-faults-eagain-injected; else
+		fail grant-faults-eagain-injected "no fail_grant_op fault fired"; fi
+	r=$(grant_fault_runs 1 12 0)
+	echo "faults: grant ops answering GNTST_general_error: $r"
+	expect grant-faults-error-right-or-refused "$(gf_field "$r" bad)" 0
+	if [ $(($(gf_field "$r" refused) + $(gf_field "$r" copyfail))) -gt 0 ]; then
+		pass grant-faults-error-reached-callers
+	else
+		fail grant-faults-error-reached-callers "no mapping refused, no copy failed: $r"
+	fi
+	out=$(gntloop -n 64 -c 2>&1)
+	case $out in
+	*"gntloop: ok") pass grant-faults-after-errors-ok ;;
+	*) fail grant-faults-after-errors-ok "$(echo "$out" | tail -2 | tr '\n' ' ')" ;;
+	esac
+	gback() { [ "$(used)" = "$USED0" ] && [ "$(cat $GS/pending)" = 0 ]; }
+	if wait_until 30 gback; then pass grant-faults-references-back; else
+		fail grant-faults-references-back "used $(used) (was $USED0), pending $(cat $GS/pending)"; fi
+	expect grant-faults-nothing-deferred "$(cat $GS/deferred)" "$DEF0"
+	bback() { [ "$(bsum)" = "$BSUM0" ]; }
+	if wait_until 30 bback; then pass grant-faults-borrowed-pages-back; else
+		fail grant-faults-borrowed-pages-back "balloon sum $(bsum) KiB, was $BSUM0"; fi
+
+	# ---- gntalloc and gntdev while the allocations of the process using
+	# them fail (fail_page_alloc and failslab filtered to that process;
+	# user-space pages, which are highmem-capable, are spared): each run
+	# completes or fails cleanly with an errno, its data never wrong;
+	# afterwards every reference, page and slab object is back (kmemleak
+	# checks the last).
+	echo Y > $FP/ignore-gfp-highmem
+	inject $FP 3 1 30 Y
+	inject $FS 3 1 30 Y
+	ok=0 failed=0 bad=0
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		out=$(gntloop -F -n 8 -c 2>&1)
+		rc=$?
+		case $rc:$out in
+		0:*"gntloop: ok") ok=$((ok + 1)) ;;
+		1:*"gntloop: "*": E"*) failed=$((failed + 1)); echo "faults: gntloop $i: $(echo "$out" | tail -1)" ;;
+		*) bad=$((bad + 1)); echo "faults: gntloop $i (exit $rc): $(echo "$out" | tail -2 | tr '\n' ' ')" ;;
+		esac
 	done
-	gfired=$((40 - $(cat $FG/times)))
+	afired="page_alloc=$((30 - $(cat $FP/times))) slab=$((30 - $(cat $FS/times)))"
 	disarm
-	echo "faults: grant maps: $ok of 8 gntloop runs ok, $gfired faults fired"
-	expect grant-faults-mappings-right "$ok" 8
-	if [ "$gfired" -gt 0 ]; then pass grant-faults-injected; else
-		fail grant-faults-injected "no fail_grant_op fault fired"; fi
+	echo N > $FP/ignore-gfp-highmem
+	echo "faults: gntalloc+gntdev under allocation failures: ok=$ok failed=$failed bad=$bad fired: $afired"
+	expect grant-alloc-faults-no-wrong-page "$bad" 0
+	case $afired in
+	*=0*) fail grant-alloc-faults-injected "a fault never fired: $afired" ;;
+	*) pass grant-alloc-faults-injected ;;
+	esac
+	out=$(gntloop -n 64 -c 2>&1)
+	case $out in
+	*"gntloop: ok") pass grant-alloc-faults-after-ok ;;
+	*) fail grant-alloc-faults-after-ok "$(echo "$out" | tail -2 | tr '\n' ' ')" ;;
+	esac
+	if wait_until 30 gback; then pass grant-alloc-faults-references-back; else
+		fail grant-alloc-faults-references-back "used $(used) (was $USED0), pending $(cat $GS/pending)"; fi
+	if wait_until 30 bback; then pass grant-alloc-faults-borrowed-pages-back; else
+		fail grant-alloc-faults-borrowed-pages-back "balloon sum $(bsum) KiB, was $BSUM0"; fi
 
 	# ---- A PVH domU: the initial balloon-down (2 MiB blocks, then single pages
 	# once Xen refuses a block) with Xen taking part of what it is given.
@@ -128,6 +188,33 @@ faults_main() {
 			else fail domu-faults-free-memory-backed "$(grep -m1 XENRIG-DOMU-MEMCHECK $C)"; fi
 		else
 			fail domu-faults-free-memory-backed "no memcheck line"
+		fi
+		if wait_until 600 grep -q "XENRIG-DOMU-GRANTFAULTS after" $C; then
+			e=$(sed -n 's/.*XENRIG-DOMU-GRANTFAULTS eagain //p' $C | tr -d '\r')
+			r=$(sed -n 's/.*XENRIG-DOMU-GRANTFAULTS error //p' $C | tr -d '\r')
+			a=$(sed -n 's/.*XENRIG-DOMU-GRANTFAULTS after //p' $C | tr -d '\r')
+			echo "faults: domU grant ops: eagain: $e; error: $r; after: $a"
+			if [ "$(gf_field "$e" ok)" = 6 ] && [ "$(gf_field "$e" copyfail)" = 0 ] &&
+				[ "$(gf_field "$e" fired)" -gt 0 ]; then
+				pass domu-grant-faults-eagain-right
+			else
+				fail domu-grant-faults-eagain-right "$e"
+			fi
+			if [ "$(gf_field "$r" bad)" = 0 ] &&
+				[ $(($(gf_field "$r" refused) + $(gf_field "$r" copyfail))) -gt 0 ]; then
+				pass domu-grant-faults-error-right-or-refused
+			else
+				fail domu-grant-faults-error-right-or-refused "$r"
+			fi
+			u=$(gf_field "$a" used) d=$(gf_field "$a" deferred)
+			case $a in
+			"gntloop: ok "*) if [ "${u%,*}" = "${u#*,}" ] && [ "${d%,*}" = "${d#*,}" ]; then
+				pass domu-grant-faults-after-ok-nothing-left
+				else fail domu-grant-faults-after-ok-nothing-left "$a"; fi ;;
+			*) fail domu-grant-faults-after-ok-nothing-left "$a" ;;
+			esac
+		else
+			fail domu-grant-faults-ran "no XENRIG-DOMU-GRANTFAULTS lines: $(grep -m3 -E 'grantfaults|gntloop' $C)"
 		fi
 		if grep -q "xen:balloon: Initial ballooning down finished." $C ||
 			! grep -q "Waiting for initial ballooning" $C; then
@@ -153,8 +240,10 @@ faults_main() {
 		fi
 	else
 		fail domu-faults-boot "$(tail -5 $C 2>/dev/null) $(tail -3 /tmp/xl-create-pvf.log)"
+		echo "--- pvf console around the first report:"
+		grep -m1 -B10 -A40 -E "Oops|BUG:|WARNING:|Kernel panic|UBSAN:" $C | sed 's/^/    /'
 	fi
 	echo "--- pvf console (balloon lines):"
-	grep -i -E 'balloon|Xen took|Xen refused|memcheck' $C 2>/dev/null | tail -12 | sed 's/^/    /'
+	grep -i -E 'balloon|Xen took|Xen refused|memcheck|grant' $C 2>/dev/null | tail -12 | sed 's/^/    /'
 }
 faults_main

@@ -19,6 +19,15 @@ else
 	expect kunit-no-failures "$bad" ""
 fi
 if [ "$(drivers)" = rust ]; then
+	# The Rust balloon's own suite (balloon_test.c): every page
+	# xen_alloc_ballooned_pages() lends is Xen's, also after partial
+	# decreases (injected where the kernel has fault injection).
+	r=$(echo "$summaries" | grep '# xen_balloon_rust:')
+	case $r in
+	*" pass:1 fail:0 "*) pass kunit-balloon-lent-pages-are-xens ;;
+	*) fail kunit-balloon-lent-pages-are-xens "${r:-suite did not run}: $(grep -m3 -E 'lent page|partial results' $K)" ;;
+	esac
+	grep -E 'partial results injected' $K | sed 's/^/    /'
 	# Doctest cases are named after the file: rust/kernel/sysfs.rs gives
 	# rust_doctest_kernel_sysfs_rs_0, _1, ...
 	for f in sysfs global; do
