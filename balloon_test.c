@@ -95,4 +95,5 @@ static struct kunit_suite xen_balloon_test_suite = {
 	.name = "xen_balloon_rust",
 	.test_cases = xen_balloon_test_cases,
 };
+
 kunit_test_suite(xen_balloon_test_suite);

@@ -20,7 +20,7 @@ use core::{
     sync::atomic::{AtomicU32, Ordering},
 };
 use kernel::{
-    alloc::flags::{GFP_KERNEL, __GFP_NOWARN},
+    alloc::flags::{__GFP_NOWARN, GFP_KERNEL},
     c_str,
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     mm_vma::{flags as vm, Vma},

@@ -902,8 +902,10 @@ fn reclaim() {
 
 extern "C" {
     // Defined in `grant_table_exports.c`, built in and not exported (see `grant_table_rust.h`).
-    fn xen_gnttab_ops_to_submit(count: kernel::ffi::c_uint, status: *mut i16)
-        -> kernel::ffi::c_uint;
+    fn xen_gnttab_ops_to_submit(
+        count: kernel::ffi::c_uint,
+        status: *mut i16,
+    ) -> kernel::ffi::c_uint;
 }
 
 /// Hands map or copy operations to Xen. With the fault attribute `fail_grant_op` firing, only
