@@ -175,7 +175,13 @@ def add_xen_clients(img: Image, xen: Path, bins):
         os.symlink("xenstore", img.root / f"usr/sbin/xenstore-{c}")
 
 
-def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path):
+# The variant whose PVH domUs run another kernel: debug's run the kasan build
+# (KASAN has no support for Xen PV guests, such as dom0, in 6.12).
+PVH_KERNEL = {"debug": "kasan"}
+
+
+def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path,
+               pvh_domu: Path | None = None):
     xen = work / "xen"
     img = Image(work / f"initramfs/dom0-{variant}", xen)
     add_xen_clients(img, xen, XEN_BINS)
@@ -194,6 +200,11 @@ def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path):
     kernel = work / f"build-{variant}/arch/x86/boot/bzImage"
     img.copy_file(kernel, "/guest/bzImage")
     img.copy_file(domu, "/guest/initrd.gz")
+    if pvh_domu is not None:
+        pvh = PVH_KERNEL[variant]
+        img.copy_file(work / f"build-{pvh}/arch/x86/boot/bzImage", "/guest/pvh/bzImage")
+        img.copy_file(pvh_domu, "/guest/pvh/initrd.gz")
+        img.write("guest/pvh/variant", pvh + "\n")
     img.write("etc/xenrig-variant", variant + "\n")
     add_tests(img, repo, progs)
     img.pack(work / f"initramfs/dom0-{variant}.cpio.gz")
@@ -210,7 +221,11 @@ def main():
     for v in args.variant or ["rust", "c", "debug"]:
         if (args.work / f"build-{v}/arch/x86/boot/bzImage").exists():
             domu = build_domu(args.repo, args.work, v, progs)
-            build_dom0(args.repo, args.work, v, progs, domu)
+            pvh = PVH_KERNEL.get(v)
+            pvh_domu = None
+            if pvh and (args.work / f"build-{pvh}/arch/x86/boot/bzImage").exists():
+                pvh_domu = build_domu(args.repo, args.work, pvh, progs)
+            build_dom0(args.repo, args.work, v, progs, domu, pvh_domu)
 
 
 if __name__ == "__main__":

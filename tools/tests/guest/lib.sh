@@ -59,16 +59,19 @@ balloon_to() {
 # A PVH guest under TCG needs tsc_mode="native" and noxsave, and now and then
 # triple-faults early: it gets a second try.
 domu_start() {
-	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" try
+	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" try g=/guest
 	if [ "$type" = pvh ]; then
 		extra="$extra noxsave"
 		more='tsc_mode = "native"'
+		# The debug variant's PVH domUs run its KASAN kernel (see
+		# tools/rig/initramfs.py).
+		[ -f /guest/pvh/bzImage ] && g=/guest/pvh
 	fi
 	cat > "/etc/xen/$1.cfg" <<EOC
 name = "$1"
 type = "$type"
-kernel = "/guest/bzImage"
-ramdisk = "/guest/initrd.gz"
+kernel = "$g/bzImage"
+ramdisk = "$g/initrd.gz"
 extra = "$extra"
 memory = $2
 maxmem = $3
