@@ -64,8 +64,10 @@ domu_start() {
 		extra="$extra noxsave"
 		more='tsc_mode = "native"'
 		# The debug variant's PVH domUs run its KASAN kernel (see
-		# tools/rig/initramfs.py).
-		[ -f /guest/pvh/bzImage ] && g=/guest/pvh
+		# tools/rig/initramfs.py) when they can: KASAN's shadow of all of
+		# maxmem (an eighth) is written at boot, before the balloon runs,
+		# so maxmem may be at most twice the populate-on-demand target.
+		[ -f /guest/pvh/bzImage ] && [ "$3" -le $(($2 * 2)) ] && g=/guest/pvh
 	fi
 	cat > "/etc/xen/$1.cfg" <<EOC
 name = "$1"
