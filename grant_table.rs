@@ -350,7 +350,10 @@ impl Table {
         Some(f.head)
     }
 
-    /// `put_free_entry_locked()`.
+    /// `put_free_entry_locked()`, but first in, first out: a reference just freed is handed
+    /// out again only after every other free one, where C hands it out next. A slow mapper in
+    /// another domain that maps a reference just released then finds it still free (its map
+    /// fails) rather than reused by someone else.
     fn put_free(&mut self, r: Ref) {
         if r < NR_RESERVED_ENTRIES {
             return;
@@ -361,17 +364,28 @@ impl Table {
             }
             return;
         }
-        let head = self.free_head;
-        self.set_slot(r, head);
-        self.free_head = r;
-        if self.free_count == 0 {
-            self.last_free = r;
-        }
-        if self.tail == Tail::Head {
-            self.tail = Tail::Slot(r);
-        }
+        self.append_free(r, r);
         self.free_count += 1;
         self.bit_set(r);
+    }
+
+    /// Links the consecutive entries `first..=last`, already linked to each other and ending
+    /// with `LIST_END`, at the end of the free list, and keeps [`Tail`] right: the run of
+    /// consecutive entries that ends the list grows if `first` follows the last free entry,
+    /// else it is the new entries alone, whose start is in the last free entry's slot.
+    fn append_free(&mut self, first: Ref, last: Ref) {
+        self.set_slot(last, LIST_END);
+        if self.free_count == 0 {
+            self.free_head = first;
+            self.tail = Tail::Head;
+        } else {
+            let lf = self.last_free;
+            self.set_slot(lf, first);
+            if self.tail == Tail::None || lf.checked_add(1) != Some(first) {
+                self.tail = Tail::Slot(lf);
+            }
+        }
+        self.last_free = last;
     }
 
     /// `gnttab_set_free()`: adds `n` new entries from `start` at the end of the free list.
@@ -383,16 +397,8 @@ impl Table {
         for i in start..last {
             self.set_slot(i, i + 1);
         }
-        self.set_slot(last, LIST_END);
-        if self.free_count == 0 {
-            self.free_head = start;
-            self.tail = Tail::Head;
-        } else {
-            let lf = self.last_free;
-            self.set_slot(lf, start);
-        }
+        self.append_free(start, last);
         self.free_count += n;
-        self.last_free = last;
         for i in start..=last {
             self.bit_set(i);
         }
@@ -617,6 +623,14 @@ impl Table {
         let next = self.slot(ret + count - 1);
         self.set_tail_value(next);
         self.free_count -= count;
+        if ret + count - 1 == self.last_free {
+            // The run ended the list: the entry before it, if any, ends it now (the next
+            // [`Table::append_free`] links there).
+            self.last_free = match self.tail {
+                Tail::Slot(p) => p,
+                _ => LIST_END,
+            };
+        }
         if self.free_count == 0 {
             self.tail = Tail::None;
         }
@@ -1076,7 +1090,8 @@ impl Driver {
     unsafe fn free_refs_seq(first: Ref, count: u32) {
         let Some(g) = GrantTable::get() else { return };
         let mut t = g.table.lock();
-        for i in (0..count).rev() {
+        // In order, so that they stay a run of consecutive entries at the end of the list.
+        for i in 0..count {
             t.put_free(first.saturating_add(i));
         }
         t.check_callbacks();

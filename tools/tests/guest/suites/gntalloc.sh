@@ -125,6 +125,22 @@ qubes-small-after 0
 EOT
 echo 64 > $L
 
+# ---- 2c. a reference gntalloc released is not handed out again at once.
+# The Rust grant table's free list is first in, first out: every other free
+# reference goes first (so a slow mapper in another domain finds the
+# reference unused rather than reused by a PV front end). gntalloc.c's
+# table hands the same reference out at the very next allocation.
+out=$(gntreuse 2>&1)
+echo "gntalloc: reuse: $out"
+set -- $out
+if [ "$(drivers)" = c ]; then
+	expect c-gntalloc-released-ref-reused-at-once "$8" 1
+elif [ "${4:-0}" -ge 500 ] && [ "$8" = 0 ]; then
+	pass gntalloc-released-ref-not-reused-before-all-free
+else
+	fail gntalloc-released-ref-not-reused-before-all-free "$out"
+fi
+
 # One mapping across two allocations with another file's allocation made
 # between them: each file keeps its own pages. gntalloc.c's vma close walks
 # the driver-wide list instead of the file's: the unmap frees B's page while
