@@ -96,6 +96,17 @@ EOC
 	return 1
 }
 
+# kthread_pid NAME: the pid of the (first) task whose comm is NAME.
+kthread_pid() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat $p/comm 2>/dev/null)" = "$1" ] && echo "${p#/proc/}" && return
+	done
+}
+
+# cpu_ticks PID: user + system time of PID in clock ticks (USER_HZ, 100/s).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # domu_ready NAME: the domU printed its ready line (and is still there).
 domu_ready() {
 	grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log" 2>/dev/null

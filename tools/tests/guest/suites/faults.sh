@@ -25,12 +25,6 @@ hexval() { echo $((0x$(cat $M/$1))); }
 xen_minus_cur() { echo $(($(xenpages 0) - $(cur_kb))); }
 net_out() { echo $(($(cat $M/stats/ballooned_out) - $(cat $M/stats/ballooned_in))); }
 memavail_mib() { awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo; }
-kthread_pid() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(cat $p/comm 2>/dev/null)" = "$1" ] && echo "${p#/proc/}" && return
-	done
-}
 # inject DIR PROBABILITY INTERVAL TIMES [FILTER]: arm one fault attribute,
 # quietly (verbose 0: no stack dump per failure). The task filter is set
 # first: until it is, the attribute would fail any task's allocations.
