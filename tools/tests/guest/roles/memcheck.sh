@@ -27,9 +27,9 @@ if mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
 	GS=/sys/module/grant_table/stats
 	me=$(xenstore-read domid)
 	used0=$(awk '{ print $1 - $2 }' $GS/entries) def0=$(cat $GS/deferred)
-	echo "XENRIG-DOMU-GRANTFAULTS eagain $(grant_fault_runs 12 6 "$me")"
-	echo "XENRIG-DOMU-GRANTFAULTS error $(grant_fault_runs 1 8 "$me")"
-	last=$(gntloop -n 64 -c -d "$me" 2>&1 | tail -1)
+	echo "XENRIG-DOMU-GRANTFAULTS eagain $(grant_fault_runs 12 4 "$me" 32)"
+	echo "XENRIG-DOMU-GRANTFAULTS error $(grant_fault_runs 1 6 "$me" 32)"
+	last=$(gntloop -n 32 -c -d "$me" 2>&1 | tail -1)
 	sleep 1
 	echo "XENRIG-DOMU-GRANTFAULTS after $last used=$used0,$(awk '{ print $1 - $2 }' $GS/entries) deferred=$def0,$(cat $GS/deferred)"
 fi
