@@ -135,7 +135,7 @@ echo "gntalloc: reuse: $out"
 set -- $out
 if [ "$(drivers)" = c ]; then
 	expect c-gntalloc-released-ref-reused-at-once "$8" 1
-elif [ "${4:-0}" -ge 500 ] && [ "$8" = 0 ]; then
+elif [ "${4:-0}" -ge 256 ] && [ "$8" = 0 ]; then
 	pass gntalloc-released-ref-not-reused-before-all-free
 else
 	fail gntalloc-released-ref-not-reused-before-all-free "$out"

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Booted with kunit.enable=1: the kernel ran its built-in KUnit suites before
 # /init, among them (rust variant) the doctests of the kernel crate, which
-# include the examples of this project's abstractions. Every suite must report
-# no failure, and our own examples must be among those that ran.
+# include the examples of this project's abstractions, and the Rust balloon's
+# own suite (xen_balloon_rust). Every suite must report no failure, and ours
+# must be among those that ran.
 K=/tmp/kunit.log
 dmesg > $K
 summaries=$(grep -o '# [a-z0-9_]*: pass:[0-9]* fail:[0-9]* skip:[0-9]* total:[0-9]*' $K)
