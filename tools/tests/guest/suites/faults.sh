@@ -32,9 +32,19 @@ wait_console() {
 	local w=0
 	while ! grep -q "$1" $C; do
 		[ $w -ge "$2" ] && return 1
+		# A domU that oopsed will not get there: show the report at once.
+		if grep -q -E "Oops|BUG:|WARNING:|Kernel panic|UBSAN:" $C; then
+			echo "faults: the domU reported while waiting for '$1':"
+			grep -m1 -B2 -A45 -E "Oops|BUG:|WARNING:|Kernel panic|UBSAN:" $C |
+				cut -c1-200 | sed 's/^/    /'
+			return 1
+		fi
 		sleep 10
 		w=$((w + 10))
-		[ $((w % 60)) = 0 ] && echo "faults: waiting $w s for '$1' on the domU console"
+		if [ $((w % 60)) = 0 ]; then
+			echo "faults: waiting $w s for '$1' on the domU console, which ends:"
+			tail -3 $C | cut -c1-160 | sed 's/^/    /'
+		fi
 	done
 	return 0
 }
@@ -226,7 +236,12 @@ faults_main() {
 			*) fail domu-grant-faults-after-ok-nothing-left "$a" ;;
 			esac
 		else
-			fail domu-grant-faults-ran "no XENRIG-DOMU-GRANTFAULTS lines: $(grep -m3 -E 'grantfaults|gntloop' $C)"
+			fail domu-grant-faults-ran "no XENRIG-DOMU-GRANTFAULTS after line: $(grep -E 'GRANTFAULTS|grantfaults|gntloop' $C | tail -3)"
+			# Where the domU's tasks wait (sysrq w: blocked tasks).
+			xl sysrq pvf w >/dev/null 2>&1
+			sleep 5
+			echo "--- pvf console, last lines:"
+			tail -60 $C | sed 's/^/    /'
 		fi
 		if grep -q "xen:balloon: Initial ballooning down finished." $C ||
 			! grep -q "Waiting for initial ballooning" $C; then
