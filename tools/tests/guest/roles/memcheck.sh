@@ -2,7 +2,8 @@
 # domU role: once the initial balloon-down is over (current_kb reached
 # target_kb), write and read back a pattern over most of the free memory
 # (memfill) and print "XENRIG-DOMU-MEMCHECK ok" or "... BAD <what>". With
-# the fault attribute fail_grant_op (debug kernel), gntdev then maps and
+# xenrig.grantfaults=1 on the command line and the fault attribute
+# fail_grant_op (debug kernel), gntdev then maps and
 # copies pages this domain shares with itself through gntalloc while grant
 # operations answer GNTST_eagain, then GNTST_general_error
 # (grantfaults.sh), and prints "XENRIG-DOMU-GRANTFAULTS eagain|error
@@ -21,7 +22,8 @@ case $out in
 *" ok") echo "XENRIG-DOMU-MEMCHECK ok $out" ;;
 *) echo "XENRIG-DOMU-MEMCHECK BAD $out" ;;
 esac
-if mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
+if grep -q xenrig.grantfaults=1 /proc/cmdline &&
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
 	[ -d /sys/kernel/debug/fail_grant_op ]; then
 	. /tests/grantfaults.sh
 	GS=/sys/module/grant_table/stats
