@@ -3,6 +3,7 @@
  * gntdefer: build a backlog of deferred grants and time its reclaim.
  *
  *   gntdefer -n GRANTS [-d DOMID] [-H HOG_MIB] [-r REUSE] [-t TIMEOUT_S] [-L]
+ *            [-w HOLD_S] [-C]
  *
  * The program shares GRANTS pages with /dev/xen/gntalloc and maps every
  * grant back with /dev/xen/gntdev (DOMID, default 0, must be this domain's
@@ -16,6 +17,10 @@
  *    fresh grants and checks none of them reuses a deferred reference, then
  *    checks the pattern through the still-mapped gntdev pages is intact and
  *    rewrites it.
+ *    With -C it then closes /dev/xen/gntalloc, so the file is released
+ *    while the other side still maps its grants; with -w it waits HOLD_S
+ *    seconds with everything still mapped and prints the CPU time all
+ *    CPUs spent busy meanwhile (hold_busy_ms, from /proc/stat).
  * 3. It unmaps the gntdev side and measures how long the reclaim takes: until
  *    /sys/module/grant_table/stats/pending reads 0 when that file exists,
  *    else until free memory (free_kb() of freemem.h: the allocator's free
@@ -54,6 +59,24 @@ typedef uint16_t domid_t;
 #define PAGE 4096
 #define CHUNK 1024
 #define STATS "/sys/module/grant_table/stats/"
+
+/* CPU time spent busy (not idle or waiting) on all CPUs so far, in ms. */
+static long busy_ms(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int got;
+
+	if (!f)
+		return -1;
+	got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		     &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (got != 8)
+		return -1;
+	/* user nice system idle iowait irq softirq steal, in USER_HZ (100/s) */
+	return (long)(v[0] + v[1] + v[2] + v[5] + v[6]) * 10;
+}
 
 static int die(const char *step)
 {
@@ -98,14 +121,21 @@ int main(int argc, char **argv)
 	long hog_mib = 0, free_before, pend;
 	struct chunk *ch;
 	uint32_t *deferred;
-	int fa, fd, opt, lat = 0;
+	int fa, fd, opt, lat = 0, close_early = 0;
+	unsigned int hold = 0;
 	pid_t lp = -1;
 	double t0, t1, t;
 
-	while ((opt = getopt(argc, argv, "n:d:H:r:t:L")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:H:r:t:Lw:C")) != -1) {
 		switch (opt) {
 		case 'L':
 			lat = 1;
+			break;
+		case 'C':
+			close_early = 1;
+			break;
+		case 'w':
+			hold = strtoul(optarg, NULL, 10);
 			break;
 		case 'n':
 			n = strtoul(optarg, NULL, 10);
@@ -251,6 +281,16 @@ int main(int argc, char **argv)
 			}
 	}
 	printf("pattern=%s\n", bad ? "overwritten" : "intact");
+	if (close_early) {
+		close(fa);
+		fa = -1;
+	}
+	if (hold) {
+		long b0 = busy_ms();
+
+		sleep(hold);
+		printf("hold_busy_ms=%ld\n", busy_ms() - b0);
+	}
 	printf("pending_before_unmap=%ld\n", pending());
 	fflush(stdout);
 

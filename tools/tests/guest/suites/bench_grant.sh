@@ -8,9 +8,14 @@
 #   worst wakeup latency of a SCHED_FIFO task on each vCPU from the end of
 #   the unmap until then;
 # - idle latency: the same task with nothing going on, for reference;
-# - ops: grants created and ended per second through gntalloc.
+# - ops: grants created and ended per second through gntalloc;
+# - hold (xenrig.hold=SECONDS): CPU time while 100,000 deferred entries
+#   stay mapped that long.
 # xenrig.reps= repeats. Prints "XENRIG-BENCH key value" lines.
 reps=$(sed -n 's/.*xenrig\.reps=\([0-9]*\).*/\1/p' /proc/cmdline)
+# xenrig.hold=SECONDS: also keep a backlog of 100,000 deferred entries
+# mapped that long and print the CPU time all CPUs spent busy meanwhile.
+hold=$(sed -n 's/.*xenrig\.hold=\([0-9]*\).*/\1/p' /proc/cmdline)
 fpi=$(cat /sys/module/grant_table/parameters/free_per_iteration)
 sizes="1000 10000 100000"
 # The C timer frees at most fpi entries a second: at 10, 1,000 entries take
@@ -32,6 +37,14 @@ for r in $(seq "${reps:-2}"); do
 		echo "XENRIG-BENCH grant-end-ops-per-s $ops"
 	else
 		fail bench-grant-ops "$out"
+	fi
+	if [ -n "$hold" ]; then
+		out=$(gntdefer -n 100000 -r 0 -w "$hold" -t 300 2>&1)
+		if [ "$(echo "$out" | tail -1)" = "gntdefer: ok" ]; then
+			echo "XENRIG-BENCH grant-hold-100000-${hold}s-busy-ms/fpi=$fpi $(echo "$out" | sed -n 's/^hold_busy_ms=//p')"
+		else
+			fail bench-grant-hold "$(echo "$out" | tail -3)"
+		fi
 	fi
 	for n in $sizes; do
 		out=$(gntdefer -n $n -r 0 -t $((n / 5 + 120)) -L 2>&1)
