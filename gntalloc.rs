@@ -14,10 +14,16 @@
 //! grant is ended. When the other domain still maps it, the grant table defers the end and
 //! frees the page only once the other domain has let go. At most `limit` pages are shared at a
 //! time over all files, as with gntalloc.c.
+//!
+//! That the other domain still maps a page user space gave up is routine (the Qubes GUI
+//! protocol unmaps on the receiving side last), so the grant table does not report such a
+//! deferral and counts it apart (`/sys/module/grant_table/stats/deferred_user`). A file
+//! released with such pages is named instead: one rate-limited line with the process and how
+//! many of the file's pages the other domain still mapped.
 
 use core::{
     mem::{offset_of, size_of},
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{
     alloc::flags::{__GFP_NOWARN, GFP_KERNEL},
@@ -49,6 +55,21 @@ kernel::module_param_int! {
 
 /// Pages shared through gntalloc now, over all files (gntalloc.c's `gref_size`).
 static SHARED_PAGES: AtomicU32 = AtomicU32::new(0);
+
+/// When the release report may print again (jiffies), and how many it printed since.
+static REPORT_START: AtomicU64 = AtomicU64::new(0);
+static REPORTED: AtomicU32 = AtomicU32::new(0);
+
+/// Whether a release report may print now: at most 10 every 5 seconds.
+fn report_allowed() -> bool {
+    let now = kernel::kthread::jiffies() as u64;
+    let start = REPORT_START.load(Ordering::Relaxed);
+    if start == 0 || now.wrapping_sub(start) > 5 * kernel::time::HZ as u64 {
+        REPORT_START.store(now.max(1), Ordering::Relaxed);
+        REPORTED.store(0, Ordering::Relaxed);
+    }
+    REPORTED.fetch_add(1, Ordering::Relaxed) < 10
+}
 
 /// The other domain may write the pages.
 const FLAG_WRITABLE: u16 = uapi::GNTALLOC_FLAG_WRITABLE as u16;
@@ -178,7 +199,10 @@ struct Notify {
 /// the notification runs and the grant ends.
 #[pin_data(PinnedDrop)]
 struct Gref {
-    page: GrantedPage,
+    /// `None` only while `drop` ends the grant.
+    page: Option<GrantedPage>,
+    /// Counts the pages of the file the other domain still mapped when they were given up.
+    left: Arc<AtomicU32>,
     #[pin]
     notify: SpinLock<Notify>,
 }
@@ -189,13 +213,28 @@ impl PinnedDrop for Gref {
         let notify = core::mem::take(&mut *self.notify.lock());
         if notify.clear {
             // The offset was taken from within a page, so this cannot fail.
-            let _ = self.page.clear_byte(notify.offset);
+            if let Some(page) = &self.page {
+                let _ = page.clear_byte(notify.offset);
+            }
         }
         if let Some(event) = notify.event {
             event.notify();
         }
-        // `page` ends its grant when it is dropped, right after this.
+        // SAFETY: Only `page`, which is not structurally pinned, is moved out; nothing moves
+        // `notify`.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(page) = this.page.take() {
+            if page.end_for_user() {
+                this.left.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         SHARED_PAGES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Gref {
+    fn page(&self) -> Result<&GrantedPage> {
+        self.page.as_ref().ok_or(EINVAL)
     }
 }
 
@@ -244,6 +283,8 @@ impl FileGrefs {
 struct GntAllocFile {
     #[pin]
     grefs: Mutex<FileGrefs>,
+    /// Pages of this file the other domain still mapped when they were given up.
+    left: Arc<AtomicU32>,
 }
 
 /// The pages one `mmap()` of a file maps: they stay shared while any part of it is mapped.
@@ -280,11 +321,12 @@ fn reserve(count: u32) -> Result {
 
 impl GntAllocFile {
     /// Shares a new page with `domid`; it counts against the limit until it is dropped.
-    fn share_page(domid: u16, readonly: bool) -> Result<Arc<Gref>> {
-        let page = GrantedPage::new(domid, readonly)?;
+    fn share_page(&self, domid: u16, readonly: bool) -> Result<Arc<Gref>> {
+        let page = Some(GrantedPage::new(domid, readonly)?);
         Arc::pin_init(
             pin_init!(Gref {
                 page,
+                left: self.left.clone(),
                 notify <- new_spinlock!(Notify::default()),
             }),
             GFP_KERNEL,
@@ -321,7 +363,7 @@ impl GntAllocFile {
         let index = file.next_index;
         file.next_index = index.wrapping_add((count as u64) << PAGE_SHIFT);
         for i in 0..n {
-            let gref = match Self::share_page(domid, readonly) {
+            let gref = match self.share_page(domid, readonly) {
                 Ok(gref) => gref,
                 Err(e) => {
                     // Give back the reservation of this page and the ones not made yet; the
@@ -334,7 +376,7 @@ impl GntAllocFile {
             // Both have the capacity for `n` entries, so neither allocates; should one fail
             // anyway, `gref` is dropped (counting itself down) and so is everything made.
             let stored = refs
-                .extend_from_slice(&gref.page.gref().to_ne_bytes(), GFP_KERNEL)
+                .extend_from_slice(&gref.page()?.gref().to_ne_bytes(), GFP_KERNEL)
                 .and_then(|()| new.push((at, gref), GFP_KERNEL));
             if stored.is_err() {
                 SHARED_PAGES.fetch_sub((n - i - 1) as u32, Ordering::Relaxed);
@@ -412,15 +454,36 @@ impl MiscDevice for GntAllocFile {
     const OWNER: &'static ThisModule = &THIS_MODULE;
 
     fn open() -> Result<Pin<KBox<Self>>> {
+        let left = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
         KBox::pin_init(
             pin_init!(Self {
                 grefs <- new_mutex!(FileGrefs {
                     next_index: 0,
                     grefs: KVVec::new(),
                 }),
+                left,
             }),
             GFP_KERNEL,
         )
+    }
+
+    fn release(this: Pin<KBox<Self>>) {
+        let left = this.left.clone();
+        // Gives up every page of the file that no mapping holds.
+        drop(this);
+        let n = left.load(Ordering::Relaxed);
+        if n > 0 && report_allowed() {
+            let task = kernel::current!();
+            let comm = task.comm();
+            let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+            let name = kernel::str::BStr::from_bytes(comm.get(..len).unwrap_or(&[]));
+            pr_info!(
+                "{}[{}] gave up {} grant(s) another domain still mapped\n",
+                name,
+                task.pid(),
+                n
+            );
+        }
     }
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
@@ -455,7 +518,7 @@ impl MiscDevice for GntAllocFile {
         vma.set_dontdump();
         let start = vma.start();
         for (i, g) in grefs.iter().enumerate() {
-            vma.insert_page(start + (i << PAGE_SHIFT), g.page.page())?;
+            vma.insert_page(start + (i << PAGE_SHIFT), g.page()?.page())?;
         }
         vma.set_shared_data(Arc::new(MappedGrefs { _grefs: grefs }, GFP_KERNEL)?);
         Ok(())

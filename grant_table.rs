@@ -19,9 +19,12 @@
 //! [`RECLAIM_BATCH`] of them under the table lock, tries to end access without the lock, frees
 //! those that ended under the lock again, and calls `cond_resched()` before the next batch. So
 //! interrupts are off only while a batch is unlinked or relinked, and a task of any priority
-//! runs between two batches. Entries still mapped wait for the next pass, one second later:
-//! each pass looks at each waiting entry once, so a domain that never unmaps costs at most one
-//! compare-and-exchange per entry per second.
+//! runs between two batches. An entry still mapped is looked at again after 4 ms, then after
+//! twice as long each time it is still mapped, up to once a second ([`LEVELS`]): entries ended
+//! a moment ago are the ones the other domain most likely releases soon. A look that reclaims
+//! a good share of what it looked at means the other domain is unmapping now, so the rest is
+//! looked at again after 4 ms ([`ACTIVE_SHARE`]). A domain that never unmaps costs at most one
+//! compare-and-exchange per entry per second once its entries are a second old.
 //!
 //! `free_per_iteration` bounds how many entries one run of the work looks at before it lets
 //! other work run (it queues itself again at once); 0, the default, means no bound.
@@ -84,8 +87,17 @@ pub const RECLAIM_BATCH: usize = 64;
 const SLOTS_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Ref>();
 /// Page pointers per page of the deferred-page array.
 const PAGES_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<usize>();
-/// Delay before entries still mapped are looked at again.
-const RETRY_DELAY: Jiffies = HZ;
+/// Retry levels of deferred entries still mapped. An entry starts at level 0 and moves up one
+/// level each time it is found still mapped; level `k` is looked at every
+/// `FIRST_RETRY_MS << k` ms, the last level once a second ([`retry_delay`]).
+const LEVELS: usize = 9;
+/// Delay of level 0, in ms: an entry deferred a moment ago is looked at again this soon.
+const FIRST_RETRY_MS: u32 = 4;
+/// A look at a level that reclaims at least one in this many of the entries it looked at means
+/// the other domain is unmapping them now: what it still maps is looked at again after
+/// [`FIRST_RETRY_MS`]. Such quick looks then cost at most this many checks per entry reclaimed,
+/// and a backlog nobody unmaps never gets them.
+const ACTIVE_SHARE: u32 = 16;
 /// Seconds an entry may wait before the pass logs that entries are still pending.
 const PENDING_REPORT_SECS: u64 = 60;
 /// Retries of a grant operation on a paged-out frame (`GNTST_eagain`).
@@ -109,6 +121,10 @@ struct Totals {
     pending: AtomicU64,
     /// Entries ever deferred.
     deferred: AtomicU64,
+    /// Of `deferred`, entries user space shared through gntalloc.
+    deferred_user: AtomicU64,
+    /// Of `pending`, entries user space shared through gntalloc.
+    pending_user: AtomicU64,
     /// Deferred entries reclaimed.
     reclaimed: AtomicU64,
     /// Entries given up: an invalid reference passed to `gnttab_end_foreign_access()`.
@@ -118,6 +134,8 @@ struct Totals {
 static TOTALS: Totals = Totals {
     pending: AtomicU64::new(0),
     deferred: AtomicU64::new(0),
+    deferred_user: AtomicU64::new(0),
+    pending_user: AtomicU64::new(0),
     reclaimed: AtomicU64::new(0),
     leaked: AtomicU64::new(0),
 };
@@ -197,12 +215,18 @@ struct Table {
     tail: Tail,
     /// One bit per free entry.
     bitmap: KVec<u64>,
+    /// One bit per deferred entry user space shared (gntalloc): its deferral is expected.
+    user: KVec<u64>,
+    /// Deferred entries with their `user` bit set.
+    user_waiting: u32,
     /// Callbacks waiting for free entries.
     callbacks: CallbackList,
-    /// Deferred entries not yet looked at in this pass.
-    deferred: Fifo,
-    /// Deferred entries found still mapped in this pass.
-    retry: Fifo,
+    /// Deferred entries by retry level ([`LEVELS`]), each first in, first out.
+    deferred: [Fifo; LEVELS],
+    /// When each level is looked at next (jiffies), while it is not empty.
+    due: [u64; LEVELS],
+    /// When the reclaim work is queued to run (jiffies), 0 while it is not queued.
+    next_run: u64,
     /// When the oldest still-pending entries were last reported (jiffies), 0 if not pending.
     pending_since: u64,
 }
@@ -298,6 +322,23 @@ impl Table {
         }
     }
 
+    /// Marks deferred entry `r` as shared by user space, or not.
+    fn set_user(&mut self, r: Ref, user: bool) {
+        if let Some(w) = self.user.get_mut(r as usize / 64) {
+            if user {
+                *w |= 1 << (r % 64);
+            } else {
+                *w &= !(1 << (r % 64));
+            }
+        }
+    }
+
+    fn is_user(&self, r: Ref) -> bool {
+        self.user
+            .get(r as usize / 64)
+            .is_some_and(|w| w & (1 << (r % 64)) != 0)
+    }
+
     fn bit(&self, r: Ref) -> bool {
         self.bitmap
             .get(r as usize / 64)
@@ -319,35 +360,73 @@ impl Table {
         self.size
     }
 
-    fn fifo_push(&mut self, which: fn(&mut Table) -> &mut Fifo, r: Ref) {
+    /// Appends `r` to the deferred entries of retry level `level` (below [`LEVELS`]); an empty
+    /// level becomes due [`retry_delay`] after `now`.
+    fn deferred_push(&mut self, level: usize, r: Ref, now: u64) {
         self.set_slot(r, LIST_END);
-        let f = *which(self);
-        if f.len == 0 {
-            *which(self) = Fifo {
+        let Some(&f) = self.deferred.get(level) else {
+            return;
+        };
+        let f = if f.len == 0 {
+            if let Some(d) = self.due.get_mut(level) {
+                *d = now.wrapping_add(retry_delay(level));
+            }
+            Fifo {
                 head: r,
                 tail: r,
                 len: 1,
-            };
+            }
         } else {
             self.set_slot(f.tail, r);
-            let f = which(self);
-            f.tail = r;
-            f.len += 1;
+            Fifo {
+                head: f.head,
+                tail: r,
+                len: f.len + 1,
+            }
+        };
+        if let Some(d) = self.deferred.get_mut(level) {
+            *d = f;
         }
     }
 
-    fn deferred_pop(&mut self) -> Option<Ref> {
-        let f = self.deferred;
+    fn deferred_pop(&mut self, level: usize) -> Option<Ref> {
+        let f = *self.deferred.get(level)?;
         if f.len == 0 {
             return None;
         }
         let next = self.slot(f.head);
-        self.deferred.head = next;
-        self.deferred.len -= 1;
-        if self.deferred.len == 0 {
-            self.deferred = Fifo::EMPTY;
-        }
+        let d = self.deferred.get_mut(level)?;
+        *d = if f.len == 1 {
+            Fifo::EMPTY
+        } else {
+            Fifo {
+                head: next,
+                tail: f.tail,
+                len: f.len - 1,
+            }
+        };
         Some(f.head)
+    }
+
+    /// The earliest time a non-empty level is due, if any.
+    fn next_due(&self, now: u64) -> Option<u64> {
+        self.deferred
+            .iter()
+            .zip(&self.due)
+            .filter(|(f, _)| f.len > 0)
+            .map(|(_, &d)| d)
+            .min_by_key(|&d| d.wrapping_sub(now) as i64)
+    }
+
+    /// Makes the reclaim work run at `when` (jiffies) or sooner.
+    fn run_reclaim_by(&mut self, when: u64, now: u64) {
+        if self.next_run != 0 && (when.wrapping_sub(self.next_run) as i64) >= 0 {
+            return;
+        }
+        self.next_run = when.max(1);
+        let delay = (when.wrapping_sub(now) as i64).max(0) as Jiffies;
+        // Under the table lock, so that the last decision taken is the one that stays.
+        RECLAIM.modify(delay);
     }
 
     /// `put_free_entry_locked()`, but first in, first out: a reference just freed is handed
@@ -716,6 +795,8 @@ fn init() -> Result {
     let pages = KVec::with_capacity(max_refs.div_ceil(PAGES_PER_CHUNK), GFP_KERNEL)?;
     let mut bitmap = KVec::with_capacity(max_refs.div_ceil(64), GFP_KERNEL)?;
     bitmap.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
+    let mut user = KVec::with_capacity(max_refs.div_ceil(64), GFP_KERNEL)?;
+    user.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
     // SAFETY: The first initialisation (checked above: `GNTTAB` is set below once it
     // succeeds, and a failed `arch_init` leaves nothing behind to reuse).
     unsafe { gt::arch_init(max_frames, status_frames(max_frames))? };
@@ -730,9 +811,12 @@ fn init() -> Result {
         last_free: LIST_END,
         tail: Tail::None,
         bitmap,
+        user,
+        user_waiting: 0,
         callbacks: CallbackList::new(),
-        deferred: Fifo::EMPTY,
-        retry: Fifo::EMPTY,
+        deferred: [Fifo::EMPTY; LEVELS],
+        due: [0; LEVELS],
+        next_run: 0,
         pending_since: 0,
     };
     if setup(&mut t).is_err() {
@@ -774,7 +858,10 @@ fn put_free_entry(r: Ref) {
 }
 
 /// Puts `r` and its page aside until the remote domain unmaps it (`gnttab_add_deferred()`).
-fn defer(r: Ref, page: Option<OwnedPage>) {
+///
+/// `user`: user space shared the page (gntalloc), so the deferral is expected and never
+/// reported.
+fn defer(r: Ref, page: Option<OwnedPage>, user: bool) {
     let Some(g) = GrantTable::get() else { return };
     let page = page.or_else(|| {
         let gfn = SHARED.frame(GrantRef::new(r)?)?;
@@ -804,9 +891,21 @@ fn defer(r: Ref, page: Option<OwnedPage>) {
                 return;
             }
         }
-        t.fifo_push(|t| &mut t.deferred, r);
+        t.set_user(r, user);
+        if user {
+            t.user_waiting += 1;
+        }
+        let now = kthread::jiffies() as u64;
+        t.deferred_push(0, r, now);
+        if let Some(when) = t.next_due(now) {
+            t.run_reclaim_by(when, now);
+        }
     }
     TOTALS.deferred.fetch_add(1, Ordering::Relaxed);
+    if user {
+        TOTALS.deferred_user.fetch_add(1, Ordering::Relaxed);
+        TOTALS.pending_user.fetch_add(1, Ordering::Relaxed);
+    }
     let pending = TOTALS.pending.fetch_add(1, Ordering::Relaxed) + 1;
     pr_debug!(
         "deferring g.e. {:#x} (pfn {:#x}) (total deferred {}, total leaked {})\n",
@@ -815,10 +914,23 @@ fn defer(r: Ref, page: Option<OwnedPage>) {
         pending,
         TOTALS.leaked.load(Ordering::Relaxed)
     );
-    RECLAIM.queue(RETRY_DELAY);
 }
 
-/// The reclaim work: one pass over the deferred entries, in batches.
+/// The delay of retry level `level`: [`FIRST_RETRY_MS`] doubled per level, one second from the
+/// last level on.
+fn retry_delay(level: usize) -> u64 {
+    let second = HZ as u64;
+    if level + 1 >= LEVELS {
+        return second;
+    }
+    let ms = FIRST_RETRY_MS << level.min(16);
+    (kernel::time::msecs_to_jiffies(ms) as u64).clamp(1, second)
+}
+
+/// The reclaim work: looks at the entries of every retry level that is due, in batches.
+///
+/// Levels are taken from the last to the first, so an entry moved up a level in this run is
+/// not looked at twice, and only the entries a level holds when its turn comes are looked at.
 fn reclaim() {
     let Some(g) = GrantTable::get() else { return };
     let limit = match free_per_iteration.get() {
@@ -827,71 +939,105 @@ fn reclaim() {
     };
     let mut seen = 0u32;
     let mut freed_total = 0u64;
-    loop {
-        let mut batch = [LIST_END; RECLAIM_BATCH];
-        let mut n = 0;
-        {
-            let mut t = g.table.lock();
-            while n < RECLAIM_BATCH && seen < limit {
-                match t.deferred_pop() {
-                    Some(r) => {
-                        batch[n] = r;
-                        n += 1;
-                        seen += 1;
+    let now = kthread::jiffies() as u64;
+    g.table.lock().next_run = 0;
+    for level in (0..LEVELS).rev() {
+        let up = (level + 1).min(LEVELS - 1);
+        let mut left = {
+            let t = g.table.lock();
+            let f = t.deferred[level];
+            if f.len == 0 || (now.wrapping_sub(t.due[level]) as i64) < 0 {
+                continue;
+            }
+            f.len
+        };
+        let looked = left;
+        let mut freed_here = 0u32;
+        while left > 0 && seen < limit {
+            let mut batch = [LIST_END; RECLAIM_BATCH];
+            let mut n = 0;
+            {
+                let mut t = g.table.lock();
+                while n < RECLAIM_BATCH && left > 0 && seen < limit {
+                    let Some(r) = t.deferred_pop(level) else {
+                        left = 0;
+                        break;
+                    };
+                    batch[n] = r;
+                    n += 1;
+                    left -= 1;
+                    seen += 1;
+                }
+            }
+            // Without the lock: the entries are ours (on no list) until relinked below.
+            let mut ended = [false; RECLAIM_BATCH];
+            for (e, &r) in ended.iter_mut().zip(&batch[..n]) {
+                *e = try_end(r) == Some(true);
+            }
+            let mut pages: [Option<OwnedPage>; RECLAIM_BATCH] = [const { None }; RECLAIM_BATCH];
+            let mut freed = 0;
+            let mut freed_user = 0;
+            {
+                let mut t = g.table.lock();
+                let at = kthread::jiffies() as u64;
+                for (i, &r) in batch[..n].iter().enumerate() {
+                    if ended[i] {
+                        pages[i] = t.page_slot(r).and_then(|p| p.take());
+                        if t.is_user(r) {
+                            t.set_user(r, false);
+                            t.user_waiting = t.user_waiting.saturating_sub(1);
+                            freed_user += 1;
+                        }
+                        t.put_free(r);
+                        freed += 1;
+                    } else {
+                        t.deferred_push(up, r, at);
                     }
-                    None => break,
+                }
+                if freed > 0 {
+                    t.check_callbacks();
                 }
             }
-        }
-        if n == 0 {
-            break;
-        }
-        // Without the lock: the entries are ours (on no list) until relinked below.
-        let mut ended = [false; RECLAIM_BATCH];
-        for (e, &r) in ended.iter_mut().zip(&batch[..n]) {
-            *e = try_end(r) == Some(true);
-        }
-        let mut pages: [Option<OwnedPage>; RECLAIM_BATCH] = [const { None }; RECLAIM_BATCH];
-        let mut freed = 0;
-        {
-            let mut t = g.table.lock();
-            for i in 0..n {
-                let r = batch[i];
-                if ended[i] {
-                    pages[i] = t.page_slot(r).and_then(|p| p.take());
-                    t.put_free(r);
-                    freed += 1;
-                } else {
-                    t.fifo_push(|t| &mut t.retry, r);
-                }
-            }
+            // Dropping the pages drops the references the deferred entries held.
+            drop(pages);
+            freed_here += freed as u32;
             if freed > 0 {
-                t.check_callbacks();
+                TOTALS.pending.fetch_sub(freed, Ordering::Relaxed);
+                TOTALS.pending_user.fetch_sub(freed_user, Ordering::Relaxed);
+                TOTALS.reclaimed.fetch_add(freed, Ordering::Relaxed);
+                freed_total += freed;
             }
+            kthread::cond_resched();
         }
-        // Dropping the pages drops the references the deferred entries held.
-        drop(pages);
-        if freed > 0 {
-            TOTALS.pending.fetch_sub(freed, Ordering::Relaxed);
-            TOTALS.reclaimed.fetch_add(freed, Ordering::Relaxed);
-            freed_total += freed;
+        let mut t = g.table.lock();
+        let at = kthread::jiffies() as u64;
+        if left > 0 {
+            // Stopped by `free_per_iteration`: let other work run, then go on.
+            t.run_reclaim_by(at, at);
+            drop(t);
+            pr_debug!("Freed {} references\n", freed_total);
+            return;
         }
-        kthread::cond_resched();
+        if t.deferred[level].len > 0 {
+            t.due[level] = at.wrapping_add(retry_delay(level));
+        }
+        if freed_here > 0
+            && freed_here.saturating_mul(ACTIVE_SHARE) >= looked
+            && t.deferred[up].len > 0
+        {
+            t.due[up] = at.wrapping_add(retry_delay(0));
+        }
     }
     pr_debug!("Freed {} references\n", freed_total);
 
+    // Only entries of kernel drivers are reported: user space's are expected to wait.
     let mut t = g.table.lock();
-    if t.deferred.len > 0 {
-        // Stopped by `free_per_iteration`: let other work run, then go on.
-        drop(t);
-        RECLAIM.queue(0);
-        return;
-    }
-    // The pass is over: what is still mapped is looked at again in a second.
-    t.deferred = t.retry;
-    t.retry = Fifo::EMPTY;
-    let waiting = t.deferred.len;
-    let oldest = t.deferred.head;
+    let waiting = t
+        .deferred
+        .iter()
+        .map(|f| f.len)
+        .sum::<u32>()
+        .saturating_sub(t.user_waiting);
     let now = kthread::jiffies() as u64;
     let report = if waiting == 0 {
         t.pending_since = 0;
@@ -905,12 +1051,12 @@ fn reclaim() {
     } else {
         false
     };
+    if let Some(when) = t.next_due(now) {
+        t.run_reclaim_by(when, now);
+    }
     drop(t);
     if report {
-        pr_info!("{} g.e. still pending, first {:#x}\n", waiting, oldest);
-    }
-    if waiting > 0 {
-        RECLAIM.queue(RETRY_DELAY);
+        pr_info!("{} g.e. of kernel drivers still pending\n", waiting);
     }
 }
 
@@ -1056,7 +1202,24 @@ impl Driver {
         if unsafe { Self::try_end_access(r) } {
             drop(page);
         } else {
-            defer(r, page);
+            defer(r, page, false);
+        }
+    }
+
+    /// As [`Driver::end_access`], for a page user space shared: a deferral is expected, so it
+    /// is counted apart and never reported. Returns whether the end was deferred.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Driver::try_end_access`].
+    unsafe fn end_access_user(r: Ref, page: Option<OwnedPage>) -> bool {
+        // SAFETY: By the safety requirements.
+        if unsafe { Self::try_end_access(r) } {
+            drop(page);
+            false
+        } else {
+            defer(r, page, true);
+            true
         }
     }
 
@@ -1231,6 +1394,14 @@ fn show_deferred(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(buf, "{}\n", TOTALS.deferred.load(Ordering::Relaxed))
 }
 
+fn show_deferred_user(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", TOTALS.deferred_user.load(Ordering::Relaxed))
+}
+
+fn show_pending_user(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", TOTALS.pending_user.load(Ordering::Relaxed))
+}
+
 fn show_reclaimed(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(buf, "{}\n", TOTALS.reclaimed.load(Ordering::Relaxed))
 }
@@ -1250,13 +1421,25 @@ fn show_size(buf: &mut ShowBuf) -> Result {
 static PENDING: ModuleAttribute = ModuleAttribute::new_ro(c_str!("pending"), 0o444, show_pending);
 static DEFERRED: ModuleAttribute =
     ModuleAttribute::new_ro(c_str!("deferred"), 0o444, show_deferred);
+static DEFERRED_USER: ModuleAttribute =
+    ModuleAttribute::new_ro(c_str!("deferred_user"), 0o444, show_deferred_user);
+static PENDING_USER: ModuleAttribute =
+    ModuleAttribute::new_ro(c_str!("pending_user"), 0o444, show_pending_user);
 static RECLAIMED: ModuleAttribute =
     ModuleAttribute::new_ro(c_str!("reclaimed"), 0o444, show_reclaimed);
 static LEAKED: ModuleAttribute = ModuleAttribute::new_ro(c_str!("leaked"), 0o444, show_leaked);
 static ENTRIES: ModuleAttribute = ModuleAttribute::new_ro(c_str!("entries"), 0o444, show_size);
 
 module_attribute_group! {
-    static STATS = (Some(c_str!("stats")), [PENDING, DEFERRED, RECLAIMED, LEAKED, ENTRIES]);
+    static STATS = (Some(c_str!("stats")), [
+        PENDING,
+        DEFERRED,
+        PENDING_USER,
+        DEFERRED_USER,
+        RECLAIMED,
+        LEAKED,
+        ENTRIES
+    ]);
 }
 
 fn stats_init() -> Result {

@@ -161,6 +161,22 @@ pub unsafe extern "C" fn gnttab_end_foreign_access(
     unsafe { Driver::end_access(r, OwnedPage::from_raw(page)) }
 }
 
+/// As `gnttab_end_foreign_access()`, for a page user space shared through gntalloc: a deferral
+/// is expected, so it is counted apart (`stats/deferred_user`) and never reported. Returns 1 if
+/// the end was deferred, 0 if access ended at once.
+///
+/// # Safety
+///
+/// As for `gnttab_end_foreign_access()`.
+#[no_mangle]
+pub unsafe extern "C" fn gnttab_end_foreign_access_user(
+    r: bindings::grant_ref_t,
+    page: *mut bindings::page,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    unsafe { Driver::end_access_user(r, OwnedPage::from_raw(page)) as c_int }
+}
+
 /// Frees reference `r`.
 ///
 /// # Safety

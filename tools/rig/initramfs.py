@@ -207,6 +207,14 @@ def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path,
         img.write("guest/pvh/variant", pvh + "\n")
     img.write("etc/xenrig-variant", variant + "\n")
     add_tests(img, repo, progs)
+    # Debian's stress-ng for the soak suite: in dom0, and as an archive that
+    # dom0 hands a domU as its disk (only the soak domU unpacks it).
+    stress = Path("/usr/bin/stress-ng")
+    if stress.exists():
+        img.add_binary(stress, "/usr/bin/stress-ng")
+        sng = Image(work / "initramfs/stress-ng", xen)
+        sng.add_binary(stress, "/usr/bin/stress-ng")
+        sng.pack(img.root / "guest/stress-ng.cpio.gz")
     img.pack(work / f"initramfs/dom0-{variant}.cpio.gz")
 
 

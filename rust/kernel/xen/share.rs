@@ -83,6 +83,41 @@ impl GrantedPage {
     }
 }
 
+impl GrantedPage {
+    /// Ends the grant of a page user space shared (`/dev/xen/gntalloc`): as dropping it does,
+    /// but the other domain routinely still maps such a page, so with the Rust grant table the
+    /// deferral is counted apart and never reported. Returns whether the other domain still
+    /// mapped the page, so that the grant table keeps it until the mapping goes.
+    pub fn end_for_user(self) -> bool {
+        #[cfg_attr(CONFIG_XEN_GRANT_TABLE_RUST, allow(unused_mut))]
+        let mut this = ManuallyDrop::new(self);
+        let page = this.page.as_ptr();
+        #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
+        {
+            // SAFETY: By the type invariant `gref` grants access to `page` and has not been
+            // ended; `this` is never dropped, so the grant is ended only here, and the grant
+            // table takes over our reference on the page.
+            unsafe { bindings::gnttab_end_foreign_access_user(this.gref, page) != 0 }
+        }
+        #[cfg(not(CONFIG_XEN_GRANT_TABLE_RUST))]
+        {
+            // SAFETY: As above; `gnttab_try_end_foreign_access()` frees the reference only if
+            // it ended access, and then the page is ours to drop.
+            if unsafe { bindings::gnttab_try_end_foreign_access(this.gref) } != 0 {
+                // SAFETY: Access has ended and the reference is free again, so the page is ours;
+                // `this` is never dropped and its page not used again.
+                unsafe { ManuallyDrop::drop(&mut this.page) };
+                false
+            } else {
+                // SAFETY: The grant is still in place; this ends it later, taking over our
+                // reference on the page, as in `drop`.
+                unsafe { bindings::gnttab_end_foreign_access(this.gref, page) };
+                true
+            }
+        }
+    }
+}
+
 impl Drop for GrantedPage {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `gref` grants access to `page` and has not been ended.

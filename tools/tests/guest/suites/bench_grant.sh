@@ -6,7 +6,7 @@
 #   with gntdev, ended while mapped (so deferred) and then unmapped; the
 #   time from the start of the unmap until the backlog is gone, and the
 #   worst wakeup latency of a SCHED_FIFO task on each vCPU from the end of
-#   the unmap until then;
+#   the unmap until then (and from the end of the unmap, -after-unmap-);
 # - idle latency: the same task with nothing going on, for reference;
 # - ops: grants created and ended per second through gntalloc;
 # - hold (xenrig.hold=SECONDS): CPU time while 100,000 deferred entries
@@ -51,6 +51,7 @@ for r in $(seq "${reps:-2}"); do
 		val() { echo "$out" | sed -n "s/^$1=//p"; }
 		if [ "$(echo "$out" | tail -1)" = "gntdefer: ok" ]; then
 			echo "XENRIG-BENCH grant-drain-$n-ms/fpi=$fpi $(val release_to_drained_ms)"
+			echo "XENRIG-BENCH grant-drain-$n-after-unmap-ms/fpi=$fpi $(val drain_ms)"
 			echo "XENRIG-BENCH grant-drain-$n-max-latency-us/fpi=$fpi $(val max_us)"
 		else
 			fail bench-grant-drain-$n "$(echo "$out" | tail -3)"

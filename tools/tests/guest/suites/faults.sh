@@ -215,11 +215,15 @@ faults_main() {
 		else
 			fail domu-faults-free-memory-backed "no memcheck line"
 		fi
-		# The domU's own grant runs (xenrig.grantfaults=1) are off: in this
-		# domU they end in "bad pmd ...(ffffffffffffffff)" lines and a
-		# double fault (a page-table page whose frame Xen no longer backs),
-		# not yet explained. xenrig.grantfaults=1 on dom0's command line
-		# (the faults entry of BOOTS in tools/rig/run.py) turns them on.
+		# The domU's own grant runs (xenrig.grantfaults=1) are off: a PVH
+		# domain that maps its own gntalloc grants with gntdev corrupts its
+		# memory with the C drivers as with the Rust ones, without fault
+		# injection and without populate-on-demand (memory = maxmem): the
+		# processes exiting next oops in unmap_page_range(), or "bad pmd
+		# ...(ffffffffffffffff)", the all-ones an HVM-type guest reads from a
+		# frame Xen no longer backs. PV domUs do not (gntdev maps through
+		# page-table entries there). xenrig.grantfaults=1 on dom0's command
+		# line (the faults entry of BOOTS in tools/rig/run.py) turns them on.
 		if [ "$GRANTFAULTS" != 1 ]; then
 			:
 		elif wait_console "XENRIG-DOMU-GRANTFAULTS after" 900; then

@@ -52,10 +52,11 @@ expect free_per_iteration-no-limit "$(xwrite $P 0) $(cat $P)" "ok 1 0"
 
 if [ -n "$RUST" ]; then
 	got=
-	for f in pending deferred reclaimed leaked entries; do
+	for f in pending deferred pending_user deferred_user reclaimed leaked entries; do
 		got="$got $f=$(stat -c %a $S/$f 2>&1)"
 	done
-	expect grant-stats-files " $got" "  pending=444 deferred=444 reclaimed=444 leaked=444 entries=444"
+	expect grant-stats-files " $got" \
+		"  pending=444 deferred=444 pending_user=444 deferred_user=444 reclaimed=444 leaked=444 entries=444"
 	expect grant-stats-refuse-writes "$(xwrite $S/pending 0)" EACCES
 fi
 
@@ -87,6 +88,24 @@ fi
 wait_until 10 free_near "$M0" 1024
 free_near "$M0" 1024 && pass defer-no-page-leaked ||
 	fail defer-no-page-leaked "$(free_kb) KiB free, was $M0"
+
+# ---- 2b. grants user space shared are deferred quietly: counted apart,
+# never reported as pending (even after a minute), and the process that
+# gave them up while they were mapped is named once.
+if [ -n "$RUST" ]; then
+	DU0=$(stat_of deferred_user)
+	L0=$(dmesg | grep -c "still pending")
+	N0=$(dmesg | grep -c "gntdefer\[[0-9]*\] gave up 300 grant(s) another domain still mapped")
+	out=$(gntdefer -n 300 -r 0 -C -w 65 -t 60 2>&1)
+	val() { echo "$out" | sed -n "s/^$1=//p"; }
+	expect quiet-defer-program-ok "$(echo "$out" | tail -1)" "gntdefer: ok"
+	expect quiet-defer-counted-as-user \
+		"$(($(stat_of deferred_user) - DU0)) $(val pending_before_unmap) $(stat_of pending_user) $(stat_of pending)" \
+		"300 300 0 0"
+	expect quiet-defer-not-reported "$(dmesg | grep -c "still pending")" "$L0"
+	expect quiet-defer-releasing-process-named \
+		"$(dmesg | grep -c "gntdefer\[[0-9]*\] gave up 300 grant(s) another domain still mapped")" $((N0 + 1))
+fi
 
 # ---- 3. a backlog of 100,000 deferred entries
 # Latency of a SCHED_FIFO task per vCPU with nothing going on, for reference.
