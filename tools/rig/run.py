@@ -33,6 +33,7 @@ BOOTS = {
     "grant-cross": ("", "grant_cross", 900),
     "gntalloc": ("", "gntalloc", 900),
     "gntalloc-xen": ("", "gntalloc_xen", 1200),
+    "lifecycle": ("", "lifecycle", 1500),
     # 20 balloon cycles under load here; tools/xenrig soak runs 200 or more.
     "soak": ("xenrig.cycles=20", "soak", 1800),
     "grant-dom0": ("grant_table.free_per_iteration=77 xen:gnttab_max_frames=512 "

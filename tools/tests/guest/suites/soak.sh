@@ -22,6 +22,7 @@ if [ ! -x /usr/bin/stress-ng ]; then
 	fail soak-stress-ng "stress-ng is not in the initramfs"
 	exit 0
 fi
+mkdir -p /etc/xen/scripts
 cat > /etc/xen/scripts/xr-block <<'EOS'
 #!/bin/sh
 [ "$1" = add ] || exit 0
