@@ -165,6 +165,8 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
                         bench.append((b.group(1), float(b.group(2))))
                     elif BAD_KERNEL_LINES.search(line):
                         bad.append(line.strip())
+                # The log shows a running boot as it goes.
+                log.flush()
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)

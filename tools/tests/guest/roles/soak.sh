@@ -6,8 +6,9 @@
 # while dom0 cycles this domain's balloon. Prints "XENRIG-SOAK-DOMU start
 # out=N in=N" (the balloon's counters, when it has them) once loaded, then
 # "XENRIG-SOAK-DOMU end current_kb=N target_kb=N out=N in=N gntloop=OK,FAILED
-# oom=N bad=N stress=STATUS" (oom: OOM-killer lines in the kernel log; bad:
-# warnings, oopses, BUGs).
+# oom=N bad=N stress=running|stopped" (oom: OOM-killer lines in the kernel
+# log; bad: warnings, oopses, BUGs; stress: whether the vm and mmap
+# stressors still ran at the end).
 B=/sys/devices/system/xen_memory/xen_memory0
 counters() {
 	if [ -d $B/stats ]; then
@@ -22,23 +23,25 @@ fi
 me=$(xenstore-read domid)
 echo "XENRIG-SOAK-DOMU start $(counters)"
 # --oomable: a stressor the OOM killer picks is not restarted (none must be).
-stress-ng --vm 1 --vm-bytes 32M --mmap 1 --mmap-bytes 16M --page-in --oomable \
+stress-ng --sched idle --vm 1 --vm-bytes 32M --mmap 1 --mmap-bytes 16M --page-in --oomable \
 	--timeout 7200 >/tmp/stress.log 2>&1 &
 sp=$!
 ok=0 bad_runs=0
 while ! xenstore-read data/soak-stop >/dev/null 2>&1; do
 	# bigheap grows until its operation count: 400 x 64 KiB, 25 MiB.
-	stress-ng --bigheap 1 --bigheap-ops 400 --oomable --timeout 20 >>/tmp/stress.log 2>&1
+	stress-ng --sched idle --bigheap 1 --bigheap-ops 400 --oomable --timeout 20 >>/tmp/stress.log 2>&1
 	if [ "$(gntloop -n 16 -d "$me" 2>&1 | tail -1)" = "gntloop: ok" ]; then
 		ok=$((ok + 1))
 	else
 		bad_runs=$((bad_runs + 1))
 	fi
 done
+# Still loading the domain at the end, or not.
+if kill -0 $sp 2>/dev/null; then st=running; else st=stopped; fi
 kill -INT $sp 2>/dev/null
 wait $sp
-st=$?
 oom=$(dmesg | grep -ciE 'out of memory|oom-kill|invoked oom-killer')
 bad=$(dmesg | grep -cE 'WARNING:|BUG:|Oops|Call Trace')
+tail -2 /tmp/stress.log
 echo "XENRIG-SOAK-DOMU end current_kb=$(cat $B/info/current_kb) target_kb=$(cat $B/target_kb) $(counters) gntloop=$ok,$bad_runs oom=$oom bad=$bad stress=$st"
 . /tests/roles/memwatch.sh
