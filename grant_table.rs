@@ -20,11 +20,12 @@
 //! those that ended under the lock again, and calls `cond_resched()` before the next batch. So
 //! interrupts are off only while a batch is unlinked or relinked, and a task of any priority
 //! runs between two batches. An entry still mapped is looked at again after 4 ms, then after
-//! twice as long each time it is still mapped, up to once a second ([`LEVELS`]): entries ended
-//! a moment ago are the ones the other domain most likely releases soon. A look that reclaims
-//! a good share of what it looked at means the other domain is unmapping now, so the rest is
-//! looked at again after 4 ms ([`ACTIVE_SHARE`]). A domain that never unmaps costs at most one
-//! compare-and-exchange per entry per second once its entries are a second old.
+//! twice as long each time it is still mapped, up to 512 ms, then every 1.25 s ([`LEVELS`]):
+//! entries ended a moment ago are the ones the other domain most likely releases soon. A look
+//! that reclaims a good share of what it looked at means the other domain is unmapping now, so
+//! the rest is looked at again after 4 ms ([`ACTIVE_SHARE`]). A domain that never unmaps costs
+//! less than one compare-and-exchange per entry per second, and in its first minute no more
+//! than with a look every second from the start.
 //!
 //! `free_per_iteration` bounds how many entries one run of the work looks at before it lets
 //! other work run (it queues itself again at once); 0, the default, means no bound.
@@ -89,10 +90,15 @@ const SLOTS_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<Re
 const PAGES_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<usize>();
 /// Retry levels of deferred entries still mapped. An entry starts at level 0 and moves up one
 /// level each time it is found still mapped; level `k` is looked at every
-/// `FIRST_RETRY_MS << k` ms, the last level once a second ([`retry_delay`]).
+/// `FIRST_RETRY_MS << k` ms, the last level every [`LAST_RETRY_MS`] ([`retry_delay`]).
 const LEVELS: usize = 9;
 /// Delay of level 0, in ms: an entry deferred a moment ago is looked at again this soon.
 const FIRST_RETRY_MS: u32 = 4;
+/// Delay of the last level, in ms. The eight looks of the levels before it (4 to 512 ms) cost
+/// what a backlog that stays mapped saves in its first minute by being looked at every 1.25 s
+/// rather than every second: such a backlog costs no more than with a look every second from
+/// the start, and at most one compare-and-exchange per entry per second.
+const LAST_RETRY_MS: u32 = 1250;
 /// A look at a level that reclaims at least one in this many of the entries it looked at means
 /// the other domain is unmapping them now: what it still maps is looked at again after
 /// [`FIRST_RETRY_MS`]. Such quick looks then cost at most this many checks per entry reclaimed,
@@ -916,15 +922,15 @@ fn defer(r: Ref, page: Option<OwnedPage>, user: bool) {
     );
 }
 
-/// The delay of retry level `level`: [`FIRST_RETRY_MS`] doubled per level, one second from the
-/// last level on.
+/// The delay of retry level `level`: [`FIRST_RETRY_MS`] doubled per level (up to 512 ms), then
+/// [`LAST_RETRY_MS`].
 fn retry_delay(level: usize) -> u64 {
-    let second = HZ as u64;
+    let last = kernel::time::msecs_to_jiffies(LAST_RETRY_MS) as u64;
     if level + 1 >= LEVELS {
-        return second;
+        return last;
     }
     let ms = FIRST_RETRY_MS << level.min(16);
-    (kernel::time::msecs_to_jiffies(ms) as u64).clamp(1, second)
+    (kernel::time::msecs_to_jiffies(ms) as u64).clamp(1, last)
 }
 
 /// The reclaim work: looks at the entries of every retry level that is due, in batches.
