@@ -124,3 +124,21 @@ domu_mem_near() { near "$(domu_mem "$1")" "$2" 4; }
 # True once domain $1 is gone. "xl shutdown -w" returns when the domain has
 # shut down; xl's own create process destroys it a moment later.
 domu_gone() { ! xl list "$1" >/dev/null 2>&1; }
+
+# field KEY LINE: the value of KEY=VALUE among the words of LINE.
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# block_script: /etc/xen/scripts/xr-block, a minimal version of Xen's block
+# hotplug script for disks backed by a loop device: "add" publishes the
+# device's numbers for blkback; "remove" has nothing to undo.
+block_script() {
+	mkdir -p /etc/xen/scripts
+	cat > /etc/xen/scripts/xr-block <<'EOS'
+#!/bin/sh
+[ "$1" = add ] || exit 0
+dev=$(xenstore-read "$XENBUS_PATH/params")
+xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")"
+xenstore-write "$XENBUS_PATH/hotplug-status" connected
+EOS
+	chmod +x /etc/xen/scripts/xr-block
+}

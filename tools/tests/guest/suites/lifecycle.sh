@@ -13,15 +13,7 @@
 RUST=
 [ -d /sys/module/grant_table/stats ] && RUST=1
 toolstack_up || fail lc-toolstack "toolstack did not start"
-mkdir -p /etc/xen/scripts
-cat > /etc/xen/scripts/xr-block <<'EOS'
-#!/bin/sh
-[ "$1" = add ] || exit 0
-dev=$(xenstore-read "$XENBUS_PATH/params")
-xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")"
-xenstore-write "$XENBUS_PATH/hotplug-status" connected
-EOS
-chmod +x /etc/xen/scripts/xr-block
+block_script
 P0=$(cat /sys/module/grant_table/stats/pending 2>/dev/null)
 seq=0
 
@@ -43,7 +35,6 @@ ask() {
 }
 # current_is NAME KIB: the domU's balloon reports current_kb KIB.
 current_is() { ask "$1" mem && [ "$(field current_kb "$ANS")" = "$2" ]; }
-field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # target NAME: the balloon target the toolstack gave the domain, in KiB
 # (memory/target: what xl mem-set asked, less the slack libxl keeps for an

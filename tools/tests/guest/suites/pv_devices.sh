@@ -11,15 +11,7 @@
 # The hotplug scripts are minimal versions of Xen's block and vif scripts:
 # they publish the loop device's numbers and bring the vif up.
 
-mkdir -p /etc/xen/scripts
-cat > /etc/xen/scripts/xr-block <<'EOS'
-#!/bin/sh
-# add: publish the block device for blkback; remove: nothing to undo.
-[ "$1" = add ] || exit 0
-dev=$(xenstore-read "$XENBUS_PATH/params")
-xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")"
-xenstore-write "$XENBUS_PATH/hotplug-status" connected
-EOS
+block_script
 cat > /etc/xen/scripts/xr-vif <<'EOS'
 #!/bin/sh
 case $1 in
@@ -30,7 +22,7 @@ online|add)
 esac
 exit 0
 EOS
-chmod +x /etc/xen/scripts/xr-block /etc/xen/scripts/xr-vif
+chmod +x /etc/xen/scripts/xr-vif
 
 S=/sys/module/grant_table/stats
 toolstack_up || fail pv-toolstack "toolstack did not start"

@@ -15,22 +15,13 @@ RUST=
 oom_lines() { dmesg | grep -ciE 'out of memory|oom-kill|invoked oom-killer'; }
 bal_kb() { echo $(($(cat $M/info/low_kb) + $(cat $M/info/high_kb))); }
 counters() { [ -n "$RUST" ] && echo "out=$(cat $M/stats/ballooned_out) in=$(cat $M/stats/ballooned_in)"; }
-field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 toolstack_up || fail soak-toolstack "toolstack did not start"
 if [ ! -x /usr/bin/stress-ng ]; then
 	fail soak-stress-ng "stress-ng is not in the initramfs"
 	exit 0
 fi
-mkdir -p /etc/xen/scripts
-cat > /etc/xen/scripts/xr-block <<'EOS'
-#!/bin/sh
-[ "$1" = add ] || exit 0
-dev=$(xenstore-read "$XENBUS_PATH/params")
-xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")"
-xenstore-write "$XENBUS_PATH/hotplug-status" connected
-EOS
-chmod +x /etc/xen/scripts/xr-block
+block_script
 # The domU's disk: stress-ng and its libraries, a gzipped cpio archive.
 cp /guest/stress-ng.cpio.gz /tmp/sng.img
 truncate -s $((($(stat -c %s /tmp/sng.img) / 1048576 + 1) * 1048576)) /tmp/sng.img
