@@ -1017,6 +1017,10 @@ fn show_scrubbed(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(buf, "{}\n", xen::scrubbed_pages())
 }
 
+fn show_released_early(buf: &mut ShowBuf) -> Result {
+    sysfs_emit!(buf, "{}\n", platform::released_early_pages())
+}
+
 fn show_zeroing_skipped(buf: &mut ShowBuf) -> Result {
     sysfs_emit!(
         buf,
@@ -1068,6 +1072,8 @@ static BALLOONED_IN: DeviceAttribute =
     DeviceAttribute::new(c_str!("ballooned_in"), 0o444, show_in, None);
 static SCRUBBED: DeviceAttribute =
     DeviceAttribute::new(c_str!("scrubbed"), 0o444, show_scrubbed, None);
+static RELEASED_EARLY: DeviceAttribute =
+    DeviceAttribute::new(c_str!("released_early"), 0o444, show_released_early, None);
 static ZEROING_SKIPPED: DeviceAttribute =
     DeviceAttribute::new(c_str!("zeroing_skipped"), 0o444, show_zeroing_skipped, None);
 
@@ -1082,7 +1088,7 @@ attribute_group! {
 }
 attribute_group! {
     static STATS_GROUP = (Some(c_str!("stats")), [
-        BALLOONED_OUT, BALLOONED_IN, SCRUBBED, ZEROING_SKIPPED,
+        BALLOONED_OUT, BALLOONED_IN, SCRUBBED, ZEROING_SKIPPED, RELEASED_EARLY,
     ]);
 }
 attribute_groups! {

@@ -809,6 +809,36 @@ pub(crate) unsafe fn take_extra_memory(
         }
         region(end.saturating_sub(start));
     }
+    // RAM above the populate-on-demand target that the guest gave back to Xen at boot
+    // (`arch/x86/xen/enlighten_hvm.c`): like the extra memory, reserved and never touched.
+    #[cfg(CONFIG_XEN_POD_RELEASE)]
+    for i in 0..bindings::XEN_POD_RELEASED_MAX_REGIONS as usize {
+        // SAFETY: As above: boot-time data, init memory still there (safety requirements).
+        let r = unsafe { (*ptr::addr_of!(bindings::xen_pod_released))[i] };
+        let (start, n) = (r.start_pfn as u64, r.n_pfns as u64);
+        if n == 0 {
+            continue;
+        }
+        let end = max_pfn.min(start + n);
+        for pfn in start..end {
+            // SAFETY: Xen no longer backs these pages, which have `struct page`s (RAM of the
+            // memory map below `max_pfn`) and stayed reserved in memblock; taken once (guarded
+            // above), so the balloon owns them.
+            f(unsafe { BalloonPage::from_pfn(pfn) });
+        }
+        region(end.saturating_sub(start));
+    }
+}
+
+/// Pages an HVM or PVH guest gave back to Xen at boot because Xen backed less than its memory
+/// map (`xen_pod_released_pages`), or `0`.
+pub(crate) fn released_early_pages() -> u64 {
+    #[cfg(CONFIG_XEN_POD_RELEASE)]
+    // SAFETY: Written only during early boot, before any initcall runs.
+    let pages = unsafe { ptr::read(ptr::addr_of!(bindings::xen_pod_released_pages)) } as u64;
+    #[cfg(not(CONFIG_XEN_POD_RELEASE))]
+    let pages = 0;
+    pages
 }
 
 /// Restores `max_mem_size` from the value Xen's early setup saved (`xen_saved_max_mem_size`),

@@ -218,6 +218,35 @@ def build_dom0(repo: Path, work: Path, variant: str, progs: Path, domu: Path,
     img.pack(work / f"initramfs/dom0-{variant}.cpio.gz")
 
 
+# The HVM device model and firmware, from Debian's qemu-system-xen, seabios
+# and qemu-system-data, in the places libxl looks for them.
+HVM_FILES = [
+    "usr/lib/xen-4.17/boot/hvmloader",
+    "usr/share/seabios/bios-256k.bin",
+    "usr/share/qemu/linuxboot_dma.bin",
+    "usr/share/qemu/linuxboot.bin",
+    "usr/share/qemu/kvmvapic.bin",
+    "usr/share/qemu/keymaps/en-us",
+]
+HVM_DM = "usr/libexec/xen-qemu-system-i386"
+
+
+def build_hvm(work: Path) -> Path | None:
+    """An archive appended to dom0's initramfs by the boots that start HVM
+    domUs (tools/rig/run.py): the others do not unpack its 12 MB."""
+    xen = work / "xen"
+    if not (xen / HVM_DM).exists():
+        return None
+    img = Image(work / "initramfs/hvm", xen)
+    shutil.rmtree(img.root / "bin")
+    img.add_binary(xen / HVM_DM, "/" + HVM_DM)
+    for f in HVM_FILES:
+        img.copy_file(xen / f, "/" + f)
+    out = work / "initramfs/hvm.cpio.gz"
+    img.pack(out)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, required=True)
@@ -226,6 +255,7 @@ def main():
     args = ap.parse_args()
     progs = args.work / "initramfs/progs"
     build_programs(args.repo, args.work, progs)
+    build_hvm(args.work)
     for v in args.variant or ["rust", "c", "debug"]:
         if (args.work / f"build-{v}/arch/x86/boot/bzImage").exists():
             domu = build_domu(args.repo, args.work, v, progs)

@@ -26,6 +26,7 @@ BOOTS = {
     "scrub-off": ("xen_scrub_pages=off", "scrub_off", 300),
     "scrub-invalid": ("xen_scrub_pages=maybe", "scrub_bad", 300),
     "domu-pvh": ("", "domu_pvh", 900),
+    "domu-hvm": ("rig:hvm", "domu_hvm", 900),
     "balloon-dom0": ("", "balloon_dom0", 900),
     "balloon-stress": ("", "balloon_stress", 900),
     "kunit": ("kunit.enable=1", "kunit", 900),
@@ -94,12 +95,26 @@ def qemu_cmd(work: Path, variant: str, dom0_args: str):
             sys.exit(f"run: {f} is missing: run tools/xenrig build and initramfs first")
     # "xen:OPT" words of a boot's arguments go to the hypervisor's command line.
     words = dom0_args.split()
+    # "rig:hvm": dom0 also gets the HVM device model and firmware, an archive
+    # appended to its initramfs (Linux unpacks concatenated archives in turn).
+    if "rig:hvm" in words:
+        hvm = work / "initramfs/hvm.cpio.gz"
+        if not hvm.exists():
+            sys.exit(f"run: {hvm} is missing: run tools/xenrig deps and initramfs")
+        both = work / f"initramfs/dom0-{variant}-hvm.cpio.gz"
+        if not both.exists() or both.stat().st_mtime < max(
+                initrd.stat().st_mtime, hvm.stat().st_mtime):
+            with open(both.with_suffix(".tmp"), "wb") as out:
+                for part in (initrd, hvm):
+                    out.write(part.read_bytes())
+            both.with_suffix(".tmp").rename(both)
+        initrd = both
     xen_args = " ".join([XEN_ARGS] + [w[4:] for w in words if w.startswith("xen:")])
     # "qemu:icount": a virtual clock driven by the instruction count (one instruction is
     # 2^3 ns), one host thread for both CPUs, and no idle wait. Guest time then depends on
     # the work done, not on the load of a shared host.
     qemu_extra = ["-icount", "shift=3,sleep=off"] if "qemu:icount" in words else []
-    dom0_args = " ".join(w for w in words if not w.startswith(("xen:", "qemu:")))
+    dom0_args = " ".join(w for w in words if not w.startswith(("xen:", "qemu:", "rig:")))
     if "," in dom0_args:
         sys.exit("run: the dom0 command line cannot hold commas (QEMU splits -initrd on them)")
     return ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max,-smap,-smep",

@@ -60,7 +60,18 @@ balloon_to() {
 # triple-faults early: it gets a second try.
 domu_start() {
 	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" try g=/guest
-	if [ "$type" = pvh ]; then
+	if [ "$type" = hvm ]; then
+		# Direct kernel boot by Debian's device model (hvmloader, SeaBIOS,
+		# QEMU's linuxboot ROM); no emulated display. The kernel logs to
+		# the emulated serial port, which QEMU writes to the console log
+		# xenconsoled would keep for a PV console.
+		extra="console=ttyS0 ${4:-} noxsave"
+		more='tsc_mode = "native"
+vga = "none"
+nographic = 1
+vnc = 0
+serial = "file:/var/log/xen/console/guest-'"$1"'.log"'
+	elif [ "$type" = pvh ]; then
 		extra="$extra noxsave"
 		more='tsc_mode = "native"'
 		# The debug variant's PVH domUs run its KASAN kernel (see
@@ -89,7 +100,7 @@ EOC
 			return 1
 		}
 		wait_until 180 domu_ready "$1" && return 0
-		[ "$type" = pvh ] || return 1
+		[ "$type" = pv ] && return 1
 		echo "domu_start: $1 did not come up; one more try"
 		xl destroy "$1" 2>/dev/null
 	done
