@@ -880,10 +880,14 @@ fn watch_target() {
             .or_else(|| xenbus::read_u64(c_str!("memory"), c_str!("memory_static_max")))
             .map(|kib| kib >> (PAGE_SHIFT - 10))
             .unwrap_or_else(|| stat(Stat::CurrentPages));
+        // What the memory map holds beyond static-max (holes, firmware). The RAM given back
+        // early is in the map but came off the initial target: count it back in.
         let diff = if xen::pv_domain() || xen::initial_domain() {
             0
         } else {
-            static_max.wrapping_sub(stat(Stat::TargetPages))
+            static_max
+                .wrapping_sub(stat(Stat::TargetPages))
+                .wrapping_sub(platform::released_early_pages())
         };
         TARGET_DIFF.store(diff, Ordering::Relaxed);
     }

@@ -2,9 +2,13 @@
 # domU role: report the guest's own view of its balloon on the console
 # whenever it changes: "XENRIG-DOMU-MEM current_kb=N target_kb=N low_kb=N",
 # and, where the driver has them (the Rust balloon), its counters:
-# "XENRIG-DOMU-STATS out=N in=N scrubbed=N zeroing_skipped=N".
+# "XENRIG-DOMU-STATS out=N in=N scrubbed=N zeroing_skipped=N", and once
+# "XENRIG-DOMU-EARLY released_early=N".
 # Only shell builtins in the loop besides sleep, so it costs next to nothing.
 B=/sys/devices/system/xen_memory/xen_memory0
+# Pages given back to Xen at boot, before the balloon ran (HVM/PVH, Rust).
+[ -f $B/stats/released_early ] &&
+	echo "XENRIG-DOMU-EARLY released_early=$(cat $B/stats/released_early)"
 last=
 last_st=
 while :; do

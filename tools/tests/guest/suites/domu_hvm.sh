@@ -3,16 +3,14 @@
 # < maxmem (populate-on-demand).
 C=/var/log/xen/console/guest-hvm1.log
 toolstack_up
-ls -la /usr/libexec /usr/lib/xen-4.17/boot /usr/share/seabios
 date
-if domu_start hvm1 256 1024 "" hvm; then
+if domu_start hvm1 256 1024 "xenrig.role=memwatch" hvm; then
 	pass domu-hvm-boot
 else
 	fail domu-hvm-boot "$(tail -5 $C 2>/dev/null) $(tail -3 /tmp/xl-create-hvm1.log)"
 fi
 date
-cat /tmp/xl-create-hvm1.log
-ls -la /var/log/xen /var/log/xen/console
-tail -50 /var/log/xen/qemu-dm-hvm1.log
-tail -80 $C
+sleep 20
 xl list
+grep -a -n "released\|balloon\|Run /init\|Memory:\|BUG\|WARN\|PoD\|auto-init\|XENRIG" $C
+tail -30 $C
