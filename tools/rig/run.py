@@ -52,9 +52,12 @@ SUITES = {"all": list(BOOTS)}
 BENCHES = {
     "dom0": [("init_on_alloc=1 xenrig.reps=3", "bench_dom0"),
              ("init_on_alloc=0 xenrig.reps=3", "bench_dom0")],
+    # PVH and HVM domUs below their maximum: every combination of init_on_alloc/init_on_free.
     "pvh": [("xenrig.reps=2", "bench_pvh")],
+    "hvm": [("rig:hvm xenrig.type=hvm xenrig.reps=1", "bench_pvh")],
     # The same under QEMU's -icount (see qemu_cmd): guest time counted in instructions.
     "pvh-icount": [("xenrig.reps=2 qemu:icount", "bench_pvh")],
+    "hvm-icount": [("rig:hvm xenrig.type=hvm xenrig.reps=1 qemu:icount", "bench_pvh")],
     # dom0 may grow to 4 GiB: the pages gntdev maps grants into then come from the balloon's
     # list, which takes them back after the unmap, and the balloon does not refill itself
     # with hypercalls (50-75 ms without a reschedule point in either driver) while the drain

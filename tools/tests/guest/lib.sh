@@ -55,7 +55,9 @@ balloon_to() {
 }
 
 # domu_start NAME MEM MAXMEM [EXTRA] [TYPE]: start a domU (TYPE pv, the
-# default, or pvh) from /guest and wait for its "ready" line on the console.
+# default, pvh or hvm) from /guest and wait for its "ready" line on the
+# console. HVM needs the device model: a boot with "rig:hvm" in
+# tools/rig/run.py.
 # A PVH guest under TCG needs tsc_mode="native" and noxsave, and now and then
 # triple-faults early: it gets a second try.
 domu_start() {
@@ -99,7 +101,8 @@ EOC
 			cat /tmp/xl-create-$1.log
 			return 1
 		}
-		wait_until 180 domu_ready "$1" && return 0
+		# An HVM guest first runs hvmloader and SeaBIOS, all emulated.
+		wait_until $([ "$type" = hvm ] && echo 400 || echo 180) domu_ready "$1" && return 0
 		[ "$type" = pv ] && return 1
 		echo "domu_start: $1 did not come up; one more try"
 		xl destroy "$1" 2>/dev/null

@@ -201,13 +201,15 @@ faults_main() {
 	# given. It runs the debug kernel, not the KASAN one (maxmem four times
 	# its memory): with KASAN this domU reports a wild-memory-access in
 	# copy_page_range() on the first fork after memfill, not yet explained.
+	# The early release at boot is off (xen_pod_release=0): it would leave the
+	# balloon nothing to give back under faults.
 	# Every second hypercall may stop early (interval 2), never two in a
 	# row: max_retry_count (4) failed tries in a row would cancel the
 	# balloon-down, and the boot would stop after balloon_boot_timeout, as
 	# with C (the dom0 part above retries without limit instead).
 	C=/var/log/xen/console/guest-pvf.log
 	GRANTFAULTS=$(sed -n 's/.*xenrig\.grantfaults=\([01]\).*/\1/p' /proc/cmdline)
-	if domu_start pvf 256 1024 "fail_xen_reservation=2,50,0,40 xenrig.role=memcheck xenrig.grantfaults=${GRANTFAULTS:-0}" pvh; then
+	if domu_start pvf 256 1024 "fail_xen_reservation=2,50,0,40 xen_pod_release=0 xenrig.role=memcheck xenrig.grantfaults=${GRANTFAULTS:-0}" pvh; then
 		pass domu-faults-boot
 		if wait_console XENRIG-DOMU-MEMCHECK 600; then
 			if grep -q "XENRIG-DOMU-MEMCHECK ok" $C; then pass domu-faults-free-memory-backed
