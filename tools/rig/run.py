@@ -306,7 +306,7 @@ def main():
                   + cmd[cmd.index("-serial") + 2:])
 
     if args.demo:
-        BOOTS["demo"] = ("xen_scrub_pages=0", "demo", 900)
+        BOOTS["demo"] = ("xen_scrub_pages=0 rig:hvm", "demo", 900)
         _, _, results, bad, _ = boot(args.work, variants[0], "demo", *BOOTS["demo"],
                                   echo=True, log_path=args.work / "logs-demo.log")
         ok = all(r[0] == "PASS" for r in results) and not bad

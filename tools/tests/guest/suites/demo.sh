@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The demo: dom0 booted with xen_scrub_pages=0, the Qubes hook turning
-# scrubbing on, dom0 ballooning, and a PV domU ballooned with xl mem-set.
+# scrubbing on, dom0 ballooning, a PV domU ballooned with xl mem-set, and an
+# HVM domU with Qubes' settings booted below its maximum.
 
 show() {
 	echo "--- $1"
@@ -32,4 +33,27 @@ if toolstack_up && domu_start demo 256 512; then
 	expect demo-domu-shutdown "$(xl list demo >/dev/null 2>&1 && echo running || echo gone)" gone
 else
 	fail demo-domu-start "$(tail -3 /tmp/xl-create-demo.log)"
+fi
+
+# An HVM domU with 256 MiB of its 1 GiB and Qubes' settings (init_on_alloc=1
+# init_on_free=1 xen_scrub_pages=0): what it gave back before anything touched
+# it, what its balloon skipped zeroing, and when its user space started.
+C=/var/log/xen/console/guest-hvmdemo.log
+if domu_start hvmdemo 256 1024 "init_on_alloc=1 init_on_free=1 xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
+	pass demo-hvm-start
+	wait_until 60 domu_mem_near hvmdemo 256
+	sleep 2
+	line() { tr -d '\r' < $C | grep "$1" | tail -1; }
+	early=$(line XENRIG-DOMU-EARLY | sed 's/.*released_early=//')
+	echo "--- the HVM domU (memory 256 MiB, maxmem 1024 MiB), from inside:"
+	echo "    $(line 'xen: released' | sed 's/^\[[ 0-9.]*\] //')"
+	echo "    stats/released_early: ${early:-?} pages ($((${early:-0} / 256)) MiB handed back untouched at boot)"
+	echo "    stats after the boot: $(line XENRIG-DOMU-STATS | sed 's/XENRIG-DOMU-STATS //')"
+	echo "    (zeroing_skipped: pages the balloon gave Xen without the init_on_alloc zeroing)"
+	echo "    user space started at $(line 'Run /init' | sed 's/^\[ *\([0-9.]*\)\].*/\1/') s of guest time"
+	echo "    balloon: $(line XENRIG-DOMU-MEM | sed 's/XENRIG-DOMU-MEM //'); Xen's view: $(domu_mem hvmdemo) MiB"
+	expect demo-hvm-at-target "$(near "$(domu_mem hvmdemo)" 256 4 && echo ok)" ok
+	xl destroy hvmdemo
+else
+	fail demo-hvm-start "$(tail -3 $C)"
 fi
