@@ -169,7 +169,7 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
                 for raw in lines:
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     log.write(line + "\n")
-                    if echo and not line.startswith(("[", "(XEN)")):
+                    if echo and not line.startswith(("[", "(XEN)", "(d")):
                         print(line, flush=True)
                     if "XENRIG-START" in line:
                         started = True

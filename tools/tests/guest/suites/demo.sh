@@ -49,7 +49,9 @@ if domu_start hvmdemo 256 1024 "init_on_alloc=1 init_on_free=1 xen_scrub_pages=0
 	echo "    $(line 'xen: released' | sed 's/^\[[ 0-9.]*\] //')"
 	echo "    stats/released_early: ${early:-?} pages ($((${early:-0} / 256)) MiB handed back untouched at boot)"
 	echo "    stats after the boot: $(line XENRIG-DOMU-STATS | sed 's/XENRIG-DOMU-STATS //')"
-	echo "    (zeroing_skipped: pages the balloon gave Xen without the init_on_alloc zeroing)"
+	echo "    (out: pages the balloon gave Xen after the boot, zeroing_skipped: of those, how many"
+	echo "    left without the zeroing init_on_alloc would have done; in: pages taken back, the"
+	echo "    slack; init_on_free cleared only the memory the guest kept)"
 	echo "    user space started at $(line 'Run /init' | sed 's/^\[ *\([0-9.]*\)\].*/\1/') s of guest time"
 	echo "    balloon: $(line XENRIG-DOMU-MEM | sed 's/XENRIG-DOMU-MEM //'); Xen's view: $(domu_mem hvmdemo) MiB"
 	expect demo-hvm-at-target "$(near "$(domu_mem hvmdemo)" 256 4 && echo ok)" ok
