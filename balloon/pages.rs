@@ -793,40 +793,31 @@ pub(crate) unsafe fn take_extra_memory(
         return;
     }
     let max_pfn = kernel::xen::max_pfn();
-    for i in 0..bindings::XEN_EXTRA_MEM_MAX_REGIONS as usize {
-        // SAFETY: The table is written only during early boot, and init memory is still there
-        // (safety requirements).
-        let r = unsafe { (*ptr::addr_of!(bindings::xen_extra_mem))[i] };
+    let mut take = |r: bindings::xen_memory_region| {
         let (start, n) = (r.start_pfn as u64, r.n_pfns as u64);
         if n == 0 {
-            continue;
+            return;
         }
         let end = max_pfn.min(start + n);
         for pfn in start..end {
-            // SAFETY: Extra memory has `struct page`s up to `max_pfn` but was never given to
-            // the allocator; taken once (guarded above), so the balloon owns them.
+            // SAFETY: Every region of both tables is RAM with `struct page`s up to `max_pfn`
+            // that Xen does not back and that stayed reserved in memblock, never given to the
+            // allocator; taken once (guarded above), so the balloon owns them.
             f(unsafe { BalloonPage::from_pfn(pfn) });
         }
         region(end.saturating_sub(start));
+    };
+    for i in 0..bindings::XEN_EXTRA_MEM_MAX_REGIONS as usize {
+        // SAFETY: The table is written only during early boot, and init memory is still there
+        // (safety requirements).
+        take(unsafe { (*ptr::addr_of!(bindings::xen_extra_mem))[i] });
     }
     // RAM above the populate-on-demand target that the guest gave back to Xen at boot
     // (`arch/x86/xen/enlighten_hvm.c`): like the extra memory, reserved and never touched.
     #[cfg(CONFIG_XEN_POD_RELEASE)]
     for i in 0..bindings::XEN_POD_RELEASED_MAX_REGIONS as usize {
         // SAFETY: As above: boot-time data, init memory still there (safety requirements).
-        let r = unsafe { (*ptr::addr_of!(bindings::xen_pod_released))[i] };
-        let (start, n) = (r.start_pfn as u64, r.n_pfns as u64);
-        if n == 0 {
-            continue;
-        }
-        let end = max_pfn.min(start + n);
-        for pfn in start..end {
-            // SAFETY: Xen no longer backs these pages, which have `struct page`s (RAM of the
-            // memory map below `max_pfn`) and stayed reserved in memblock; taken once (guarded
-            // above), so the balloon owns them.
-            f(unsafe { BalloonPage::from_pfn(pfn) });
-        }
-        region(end.saturating_sub(start));
+        take(unsafe { (*ptr::addr_of!(bindings::xen_pod_released))[i] });
     }
 }
 
