@@ -158,3 +158,25 @@ xenstore-write "$XENBUS_PATH/hotplug-status" connected
 EOS
 	chmod +x /etc/xen/scripts/xr-block
 }
+
+# vif_script: /etc/xen/scripts/xr-vif, a minimal version of Xen's vif
+# hotplug script: brings the vif up as 10.9.0.1/24 (the domU is 10.9.0.2),
+# taken first from any older vif (a domain restored or migrated gets a new
+# one while the old domain may still be going away).
+vif_script() {
+	mkdir -p /etc/xen/scripts
+	cat > /etc/xen/scripts/xr-vif <<'EOS'
+#!/bin/sh
+case $1 in
+online|add)
+	for old in $(ip -o addr show | awk '$4 == "10.9.0.1/24" { print $2 }'); do
+		ip addr del 10.9.0.1/24 dev "$old"
+	done
+	ip link set "$vif" up
+	ip addr add 10.9.0.1/24 dev "$vif"
+	xenstore-write "$XENBUS_PATH/hotplug-status" connected ;;
+esac
+exit 0
+EOS
+	chmod +x /etc/xen/scripts/xr-vif
+}

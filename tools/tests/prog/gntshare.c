@@ -2,7 +2,7 @@
 /*
  * gntshare: the sharing side of a cross-domain grant test, run in a domU.
  *
- *   gntshare [-n PAGES] [-d DOMID] [-H HOG_MIB] [-t TIMEOUT_S]
+ *   gntshare [-n PAGES] [-d DOMID] [-H HOG_MIB] [-t TIMEOUT_S] [-w]
  *
  * 1. Shares PAGES pages (default 256) with DOMID (default 0, dom0) through
  *    /dev/xen/gntalloc, fills them with a pattern and prints the grant
@@ -19,6 +19,11 @@
  * 4. Waits (TIMEOUT_S, default 300) until the peer has unmapped and every
  *    deferred entry is reclaimed: /sys/module/grant_table/stats/pending back
  *    where it was, or without that file free memory back up.
+ *
+ * With -w it waits between steps 2 and 3 for commands on standard input,
+ * one per line: "check" prints "kept ok" when every page still holds the
+ * peer's pattern (else "kept bad BYTES"); "close" goes on with step 3. A
+ * domain saved and restored meanwhile keeps its pages but not its grants.
  *
  * Output on stdout, one "XENRIG-GNTSHARE key value" line per fact: refs
  * (64 per line), ready, peer_writes (ok/bad), pending_deferred,
@@ -79,10 +84,10 @@ int main(int argc, char **argv)
 	volatile uint32_t *mbox;
 	unsigned char *m, *hog;
 	char line[64 * 12 + 1];
-	int fd, c, len;
+	int fd, c, len, wait_cmds = 0;
 	time_t start;
 
-	while ((c = getopt(argc, argv, "n:d:H:t:")) != -1) {
+	while ((c = getopt(argc, argv, "n:d:H:t:w")) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtoul(optarg, NULL, 10);
@@ -96,8 +101,11 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = strtoul(optarg, NULL, 10);
 			break;
+		case 'w':
+			wait_cmds = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: gntshare [-n PAGES] [-d DOMID] [-H HOG_MIB] [-t TIMEOUT_S]\n");
+			fprintf(stderr, "usage: gntshare [-n PAGES] [-d DOMID] [-H HOG_MIB] [-t TIMEOUT_S] [-w]\n");
 			return 2;
 		}
 	}
@@ -149,6 +157,20 @@ int main(int argc, char **argv)
 	}
 	__sync_synchronize();
 	say("peer_writes", "%s", check_fill(m, n, 2, 0) ? "bad" : "ok");
+
+	while (wait_cmds && fgets(line, sizeof(line), stdin)) {
+		size_t bad;
+
+		if (!strcmp(line, "close\n"))
+			break;
+		if (strcmp(line, "check\n"))
+			continue;
+		bad = check_fill(m, n, 2, 0);
+		if (bad)
+			say("kept", "bad %zu", bad);
+		else
+			say("kept", "ok");
+	}
 
 	/* 3. close first, while the peer still maps every page. */
 	if (munmap(m, (size_t)n * PAGE))

@@ -6,14 +6,25 @@
 # step, from inside the domU: the balloon's target and current_kb are where
 # they were (and Xen agrees), xl mem-set still moves it, 4 MiB written to the
 # disk with direct I/O read back intact (blkfront reconnected: the grant
-# table was set up again on resume) and match the backing file, and (PV)
+# table was set up again on resume) and match the backing file, 2 MiB each
+# way over the network device (netfront reconnected) arrive intact, and (PV)
 # gntalloc pages mapped back with gntdev through the resumed grant table are
-# right. Then a clean shutdown, no warning in the domU, and nothing of the
-# domU left deferred in dom0's grant table.
+# right. Across the save/restore and the migration the domU also shares two
+# sets of 16 pages with dom0 through gntalloc, which dom0 maps with gntdev
+# (gntshare -w / gntpeer): set a stays shared, set b is closed before the
+# move while dom0 still maps it (deferred). Grants do not survive a move (the
+# new domain's grant table starts empty; peers reconnect): afterwards dom0's
+# mappings still hold their data (they keep the old domain's pages until
+# unmapped), the domU's pages still hold what dom0 had written, the deferred
+# entries are reclaimed without dom0 unmapping (rust), a is unshared and
+# reclaimed, and once dom0 unmaps, the old domain is gone. Then a clean
+# shutdown, no warning in the domU, and nothing of the domU left deferred in
+# dom0's grant table.
 RUST=
 [ -d /sys/module/grant_table/stats ] && RUST=1
 toolstack_up || fail lc-toolstack "toolstack did not start"
 block_script
+vif_script
 P0=$(cat /sys/module/grant_table/stats/pending 2>/dev/null)
 seq=0
 
@@ -59,9 +70,113 @@ check() {
 	f=$(dd if=/tmp/lc-$2.img bs=1M skip=$((seq % 15 * 4)) count=4 2>/dev/null | md5sum | cut -d' ' -f1)
 	if [ -n "$w" ] && [ "$w" = "$r" ] && [ "$w" = "$f" ]; then pass "lc-$2-$3-disk-io"
 	else fail "lc-$2-$3-disk-io" "'$io', backing file $f"; fi
+	net_check "$1" "$2" "$3"
 	if [ "$2" = pv ]; then
 		ask "$1" grant
 		expect "lc-$2-$3-grants" "$ANS" "gntloop: ok"
+	fi
+}
+
+# net_check NAME TYPE STEP: 2 MiB each way between the domU and dom0 over
+# netfront/netback. dom0's receiver reads its input from a FIFO held open
+# (see pv_devices.sh).
+net_check() {
+	local nc1 nc2
+	dd if=/dev/urandom of=/tmp/lc-net0 bs=1M count=2 2>/dev/null
+	rm -f /tmp/lc-nc-hold /tmp/lc-netrecv
+	mkfifo /tmp/lc-nc-hold
+	nc -l -p 5001 > /tmp/lc-netrecv < /tmp/lc-nc-hold &
+	nc1=$!
+	exec 9> /tmp/lc-nc-hold
+	nc -l -p 5002 < /tmp/lc-net0 &
+	nc2=$!
+	ask "$1" net
+	exec 9>&-
+	kill $nc1 $nc2 2>/dev/null
+	wait $nc1 $nc2 2>/dev/null
+	expect "lc-$2-$3-network-io" "$(field sent "$ANS") $(field recv "$ANS")" \
+		"$(md5sum < /tmp/lc-netrecv | cut -d' ' -f1) $(md5sum < /tmp/lc-net0 | cut -d' ' -f1)"
+}
+
+# gs_has NAME X KEY: gntshare X in the domU has reported KEY (facts in ANS).
+gs_has() { ask "$1" "gs $2 -" && [ -n "$(field "$3" "$ANS")" ]; }
+# peer_has X LINE: dom0's gntpeer X printed a line starting with LINE.
+peer_has() { grep -q "^$2" /tmp/lc-peer-$1.out; }
+peer_fact() { sed -n "s/^$2=//p" /tmp/lc-peer-$1.out | tail -1; }
+# old_domains: domains Xen still holds that have no name any more (dying).
+old_domains() { xl list | awk 'NR > 1 && $1 == "(null)"' | wc -l; }
+
+# share_start NAME TYPE STEP: the domU shares sets a and b (16 pages each)
+# with dom0, dom0 maps both (data checked both ways), the domU closes b.
+share_start() {
+	local x id
+	ask "$1" share
+	id=$(xl domid "$1")
+	for x in a b; do
+		field $x "$ANS" | tr ',' ' ' > /tmp/lc-refs-$x
+		rm -f /tmp/lc-peer-$x.in
+		mkfifo /tmp/lc-peer-$x.in
+		gntpeer -d "$id" -f /tmp/lc-refs-$x < /tmp/lc-peer-$x.in > /tmp/lc-peer-$x.out 2>&1 &
+	done
+	exec 7> /tmp/lc-peer-a.in 8> /tmp/lc-peer-b.in
+	wait_until 60 peer_has a "mapped\|gntpeer" && wait_until 30 peer_has b "mapped\|gntpeer"
+	expect "lc-$2-$3-dom0-maps-domu-shares" \
+		"$(peer_fact a sharer_pattern) $(peer_fact b sharer_pattern)" "ok ok"
+	wait_until 30 gs_has "$1" a peer_writes
+	x=$(field peer_writes "$ANS")
+	wait_until 30 gs_has "$1" b peer_writes
+	expect "lc-$2-$3-domu-reads-dom0-writes" "$x $(field peer_writes "$ANS")" "ok ok"
+	ask "$1" "gs b close"
+	wait_until 30 gs_has "$1" b hogged
+	x=$(field pending_deferred "$ANS")
+	[ "$x" != -1 ] && expect "lc-$2-$3-closed-share-deferred" "$x" 16
+	echo "lifecycle: $1 $3: shares: a $(wc -w < /tmp/lc-refs-a) pages, b $(wc -w < /tmp/lc-refs-b), b closed: $ANS"
+}
+
+# share_after NAME TYPE STEP MOVED: after the save/restore or migration
+# (MOVED=1; 0: the domain stayed where it was): data on both sides, b's
+# deferred entries, a unshared, dom0 unmaps, the old domain goes away.
+share_after() {
+	local x
+	# The domU first (dom0's check writes a new pattern, which a domU that
+	# stayed where it was would see).
+	ask "$1" "gs a check"
+	wait_until 30 gs_has "$1" a kept
+	expect "lc-$2-$3-domu-shared-pages-keep-data" "$(field kept "$ANS")" ok
+	echo check >&7
+	echo check >&8
+	wait_until 30 peer_has a "check=" && wait_until 30 peer_has b "check="
+	expect "lc-$2-$3-dom0-mappings-keep-data" "$(peer_fact a check) $(peer_fact b check)" "ok ok"
+	if [ -n "$RUST" ] && [ "$4" = 1 ]; then
+		# The new domain's grant table starts empty: the entries deferred
+		# before the move are free again, although dom0 still maps the
+		# old domain's pages.
+		if wait_until 60 gs_has "$1" b done; then
+			expect "lc-$2-$3-deferred-reclaimed-after-move" \
+				"$(field pending_after "$ANS") $(field leaked "$ANS")" "0 0"
+		else
+			fail "lc-$2-$3-deferred-reclaimed-after-move" "$ANS"
+		fi
+		x=$(old_domains)
+		[ "$x" -ge 1 ] && pass "lc-$2-$3-old-domain-held-by-dom0-mapping" ||
+			fail "lc-$2-$3-old-domain-held-by-dom0-mapping" "$(xl list | tr '\n' ';')"
+	fi
+	echo unmap >&8
+	wait_until 30 peer_has b unmapped
+	ask "$1" "gs a close"
+	echo unmap >&7
+	wait_until 30 peer_has a unmapped
+	exec 7>&- 8>&-
+	expect "lc-$2-$3-dom0-unmaps" "$(tail -1 /tmp/lc-peer-a.out) $(tail -1 /tmp/lc-peer-b.out)" "unmapped unmapped"
+	if [ -n "$RUST" ]; then
+		wait_until 60 gs_has "$1" b done
+		x="$(field pending_after "$ANS") $(field leaked "$ANS")"
+		wait_until 60 gs_has "$1" a done
+		expect "lc-$2-$3-shares-reclaimed" "$x $(field pending_after "$ANS") $(field leaked "$ANS")" "0 0 0 0"
+	fi
+	if [ "$4" = 1 ]; then
+		wait_until 30 test "$(old_domains)" = 0 && pass "lc-$2-$3-old-domain-freed-after-unmap" ||
+			fail "lc-$2-$3-old-domain-freed-after-unmap" "$(xl list | tr '\n' ';')"
 	fi
 }
 
@@ -86,13 +201,16 @@ for type in pv pvh; do
 	truncate -s 64M /tmp/lc-$type.img
 	LOOP=$(losetup -f)
 	losetup "$LOOP" /tmp/lc-$type.img || fail lc-$type-loop-device "losetup failed"
-	more=
+	more= g=/guest
 	[ $type = pvh ] && more='tsc_mode = "native"'
+	# The debug variant's PVH domU runs its KASAN kernel, built as
+	# distributions build theirs (unpopulated-alloc on): see domu_start.
+	[ $type = pvh ] && [ -f /guest/pvh/bzImage ] && g=/guest/pvh
 	cat > /etc/xen/$name.cfg <<EOC
 name = "$name"
 type = "$type"
-kernel = "/guest/bzImage"
-ramdisk = "/guest/initrd.gz"
+kernel = "$g/bzImage"
+ramdisk = "$g/initrd.gz"
 extra = "console=hvc0 xenrig.role=lifecycle $([ $type = pvh ] && echo noxsave)"
 memory = 256
 maxmem = 512
@@ -100,6 +218,7 @@ vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
 disk = [ "format=raw,vdev=xvda,access=rw,script=/etc/xen/scripts/xr-block,target=$LOOP" ]
+vif = [ "mac=00:16:3e:00:09:12,script=/etc/xen/scripts/xr-vif" ]
 $more
 EOC
 	rm -f /var/log/xen/console/guest-$name*.log
@@ -115,6 +234,7 @@ EOC
 	ask $name mem || fail lc-$type-answers "no answer to mem"
 	mem_set $name $type start 192
 	check $name $type start 192
+	share_start $name $type saved
 
 	# ---- save and restore
 	rm -f /tmp/$name.save
@@ -131,13 +251,16 @@ EOC
 	fi
 	rm -f /tmp/$name.save
 	check $name $type restored 192
+	share_after $name $type restored 1
 	mem_set $name $type restored 320
+	share_start $name $type migrating
 
 	# ---- live migration to this host, over a pipe
 	if xl migrate -s "" $name "xl migrate-receive" >/tmp/xl-migrate-$name.log 2>&1 &&
 		xl domid $name >/dev/null 2>&1; then
 		pass lc-$type-migrated
 		check $name $type migrated 320
+		share_after $name $type migrated 1
 		mem_set $name $type migrated 224
 	elif grep -q "Failed to enable logdirty: 95" /tmp/xl-migrate-$name.log; then
 		# Xen 4.17 as Debian builds it cannot track a PV guest's dirty
@@ -145,9 +268,11 @@ EOC
 		# one live; the guest carries on at the sender, as it must.
 		echo "lifecycle: $name: Xen refuses log-dirty mode for a PV guest: live migration not possible here"
 		check $name $type not-migrated 320
+		share_after $name $type not-migrated 0
 	else
 		fail lc-$type-migrated "$(tail -3 /tmp/xl-migrate-$name.log)"
 		sed 's/^/lifecycle: xl migrate: /' /tmp/xl-migrate-$name.log | tail -40
+		share_after $name $type not-migrated 0
 	fi
 
 	xl shutdown -w $name >/tmp/xl-shutdown-$name.log 2>&1

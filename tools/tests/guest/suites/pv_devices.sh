@@ -12,17 +12,7 @@
 # they publish the loop device's numbers and bring the vif up.
 
 block_script
-cat > /etc/xen/scripts/xr-vif <<'EOS'
-#!/bin/sh
-case $1 in
-online|add)
-	ip link set "$vif" up
-	ip addr add 10.9.0.1/24 dev "$vif"
-	xenstore-write "$XENBUS_PATH/hotplug-status" connected ;;
-esac
-exit 0
-EOS
-chmod +x /etc/xen/scripts/xr-vif
+vif_script
 
 S=/sys/module/grant_table/stats
 toolstack_up || fail pv-toolstack "toolstack did not start"
