@@ -238,6 +238,9 @@ impl Gref {
     }
 }
 
+/// Requests of up to this many pages build the reply on the stack (`alloc`).
+const SMALL_ALLOC: usize = 64;
+
 /// The pages of one open file, in the order of their offsets.
 struct FileGrefs {
     /// Offset the next allocation gets (gntalloc.c's `priv->index`).
@@ -265,11 +268,18 @@ impl FileGrefs {
     }
 
     /// Removes `count` entries from position `first`; the pages go when nothing else holds them.
+    /// Positions outside the list remove nothing.
     fn remove(&mut self, first: usize, count: usize) {
         let len = self.grefs.len();
-        self.grefs.as_mut_slice()[first..].rotate_left(count);
-        // SAFETY: The last `count` entries are initialised and, once the length excludes them,
-        // dropped exactly once below; `count <= len - first` was checked by `find`.
+        let Some(run) = self.grefs.as_mut_slice().get_mut(first..) else {
+            return;
+        };
+        if count > run.len() {
+            return;
+        }
+        run.rotate_left(count);
+        // SAFETY: `count <= len - first` (checked above), so the last `count` entries are
+        // initialised; once the length excludes them they are dropped exactly once, below.
         unsafe {
             self.grefs.set_len(len - count);
             let tail = self.grefs.as_mut_ptr().add(len - count);
@@ -355,37 +365,46 @@ impl GntAllocFile {
         };
         // Large requests are a user's to make: they fail without a kernel warning.
         let gfp = GFP_KERNEL | __GFP_NOWARN;
-        let mut refs = KVVec::<u8>::with_capacity(n * 4, gfp).map_err(unreserve)?;
-        let mut new = KVVec::with_capacity(n, gfp).map_err(unreserve)?;
+        // The references as user space gets them: on the stack for the usual small requests.
+        let mut small = [0u8; 4 * SMALL_ALLOC];
+        let mut large: KVVec<u8>;
+        let refs: &mut [u8] = if n <= SMALL_ALLOC {
+            &mut small[..n * 4]
+        } else {
+            large = KVVec::from_elem(0u8, n * 4, gfp).map_err(unreserve)?;
+            &mut large
+        };
 
         let mut file = self.grefs.lock();
         file.grefs.reserve(n, gfp).map_err(unreserve)?;
         let index = file.next_index;
-        file.next_index = index.wrapping_add((count as u64) << PAGE_SHIFT);
-        for i in 0..n {
+        let first = file.grefs.len();
+        for (i, slot) in refs.chunks_exact_mut(4).enumerate() {
             let gref = match self.share_page(domid, readonly) {
                 Ok(gref) => gref,
                 Err(e) => {
                     // Give back the reservation of this page and the ones not made yet; the
-                    // pages made so far count themselves down when `new` is dropped.
+                    // pages made so far leave the file again and count themselves down.
                     SHARED_PAGES.fetch_sub((n - i) as u32, Ordering::Relaxed);
+                    file.remove(first, i);
                     return Err(e);
                 }
             };
             let at = index.wrapping_add((i as u64) << PAGE_SHIFT);
-            // Both have the capacity for `n` entries, so neither allocates; should one fail
-            // anyway, `gref` is dropped (counting itself down) and so is everything made.
-            let stored = refs
-                .extend_from_slice(&gref.page()?.gref().to_ne_bytes(), GFP_KERNEL)
-                .and_then(|()| new.push((at, gref), GFP_KERNEL));
-            if stored.is_err() {
+            let stored = gref.page().map(|p| p.gref().to_ne_bytes()).and_then(|r| {
+                slot.copy_from_slice(&r);
+                // The capacity was reserved above: this does not allocate.
+                file.grefs.push((at, gref), GFP_KERNEL).map_err(|_| ENOMEM)
+            });
+            if let Err(e) = stored {
+                // `gref` is gone and counted itself down: give back the reservation of the
+                // pages not made yet; the ones made so far leave the file again.
                 SHARED_PAGES.fetch_sub((n - i - 1) as u32, Ordering::Relaxed);
-                return Err(ENOMEM);
+                file.remove(first, i);
+                return Err(e);
             }
         }
-        // The capacity was reserved above: this neither allocates nor fails.
-        file.grefs.extend_from_slice(&new, GFP_KERNEL)?;
-        drop(new);
+        file.next_index = index.wrapping_add((count as u64) << PAGE_SHIFT);
         drop(file);
 
         // As gntalloc.c: the structure goes back whole (what user space passed, with the index),
@@ -395,7 +414,7 @@ impl GntAllocFile {
         let gref_ids = arg.wrapping_add(offset_of!(AllocGref, gref_ids));
         UserSlice::new(gref_ids as UserPtr, refs.len())
             .writer()
-            .write_slice(&refs)
+            .write_slice(refs)
             .map_err(|_| EFAULT)?;
         Ok(0)
     }
