@@ -13,7 +13,8 @@
  * within a round.
  *
  * Output, "key=value" per line: batch, rounds, grants, seconds, ops_per_s
- * (grants created and ended per second), then "gntops: ok". A failed step
+ * (grants created and ended per second), alloc_ns and dealloc_ns (time per
+ * grant in each of the two ioctls), then "gntops: ok". A failed step
  * prints "gntops: STEP: ERRNO-NAME" and exits 1 (2 on bad usage).
  */
 #define _GNU_SOURCE
@@ -56,7 +57,7 @@ static int cmp_u32(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	unsigned int batch = 64, domid = 0, i;
-	double seconds = 5, start, end;
+	double seconds = 5, start, end, t0, t1, in_alloc = 0, in_dealloc = 0;
 	unsigned long rounds = 0;
 	struct ioctl_gntalloc_alloc_gref *op;
 	uint32_t *sorted;
@@ -97,8 +98,10 @@ int main(int argc, char **argv)
 		op->domid = domid;
 		op->flags = GNTALLOC_FLAG_WRITABLE;
 		op->count = batch;
+		t0 = now();
 		if (ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, op))
 			return die("alloc");
+		in_alloc += now() - t0;
 		memcpy(sorted, op->gref_ids, batch * sizeof(uint32_t));
 		qsort(sorted, batch, sizeof(uint32_t), cmp_u32);
 		for (i = 1; i < batch; i++) {
@@ -108,15 +111,19 @@ int main(int argc, char **argv)
 			}
 		}
 		dealloc.index = op->index;
+		t1 = now();
 		if (ioctl(fd, IOCTL_GNTALLOC_DEALLOC_GREF, &dealloc))
 			return die("dealloc");
-		rounds++;
 		end = now();
+		in_dealloc += end - t1;
+		rounds++;
 	} while (end - start < seconds);
 
 	printf("batch=%u\nrounds=%lu\ngrants=%lu\nseconds=%.3f\nops_per_s=%.0f\n",
 	       batch, rounds, rounds * batch, end - start,
 	       rounds * batch / (end - start));
+	printf("alloc_ns=%.0f\ndealloc_ns=%.0f\n", in_alloc * 1e9 / (rounds * batch),
+	       in_dealloc * 1e9 / (rounds * batch));
 	printf("gntops: ok\n");
 	close(fd);
 	return 0;

@@ -23,6 +23,11 @@ for r in $(seq "${reps:-2}"); do
 	out=$(gntops -b 64 -t 5 2>&1)
 	if [ "$(echo "$out" | tail -1)" = "gntops: ok" ]; then
 		echo "XENRIG-BENCH grant-end-ops-per-s $(echo "$out" | sed -n 's/^ops_per_s=//p')"
+		# Where the time goes: microseconds per grant in each ioctl.
+		for k in alloc dealloc; do
+			echo "XENRIG-BENCH grant-end-ops-$k-us $(echo "$out" |
+				awk -F= -v k=${k}_ns '$1 == k { printf "%.3f", $2 / 1000 }')"
+		done
 	else
 		fail bench-gntalloc-gntops "$out"
 	fi
