@@ -3,7 +3,8 @@
 # (data/lc-cmd = "SEQ WHAT", relative to this domain, so it follows the
 # domain across save/restore and migration, whose id changes) and answer on
 # the console with "XENRIG-LC SEQ WHAT result...":
-#   mem    current_kb=N target_kb=N (the balloon's view)
+#   mem    current_kb=N target_kb=N (the balloon's view), and with the Rust
+#          balloon released_early=PAGES (given back at boot, before it ran)
 #   io     wrote=MD5 read=MD5: 4 MiB of random data written to /dev/xvda at
 #          (SEQ mod 15) * 4 MiB (direct I/O, so through blkfront's grants) and read back
 #   grant  gntloop's last line: gntalloc pages mapped back with gntdev (PV
@@ -28,7 +29,9 @@ while :; do
 		set -- $cmd
 		case $2 in
 		mem)
-			echo "XENRIG-LC $1 mem current_kb=$(cat $B/info/current_kb) target_kb=$(cat $B/target_kb)"
+			e=
+			[ -f $B/stats/released_early ] && e="released_early=$(cat $B/stats/released_early)"
+			echo "XENRIG-LC $1 mem current_kb=$(cat $B/info/current_kb) target_kb=$(cat $B/target_kb) $e"
 			;;
 		io)
 			dd if=/dev/urandom of=/tmp/lc bs=1M count=4 2>/dev/null
