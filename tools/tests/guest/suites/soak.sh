@@ -3,13 +3,13 @@
 # dom0 and in a PV domU, and gntalloc shares mapped back with gntdev
 # (gntloop) in both, while dom0 cycles the domU's balloon between 256 and
 # 448 MiB and its own between its start and 64 MiB below. xenrig.cycles=N
-# cycles (20 in tools/xenrig test, 200 with tools/xenrig soak). Then: every
+# cycles (10 in tools/xenrig test, 200 with tools/xenrig soak). Then: every
 # target reached, no OOM kill and no warning in either kernel, every share
 # right, dom0's memory and balloon back where they started (its view and
 # Xen's), the domU's balloon at its target by its own count and Xen's, and
 # with the Rust balloon its counters balanced (as many pages back in as out).
 cycles=$(sed -n 's/.*xenrig\.cycles=\([0-9]*\).*/\1/p' /proc/cmdline)
-cycles=${cycles:-20}
+cycles=${cycles:-10}
 RUST=
 [ -d $M/stats ] && RUST=1
 oom_lines() { dmesg | grep -ciE 'out of memory|oom-kill|invoked oom-killer'; }
