@@ -24,10 +24,17 @@ expect() {
 
 # wait_until SECONDS COMMAND...: poll every 0.2 s; 0 once COMMAND succeeds.
 wait_until() {
-	local end=$(($(date +%s) + $1))
+	local start end next
+	start=$(date +%s)
+	end=$((start + $1)) next=$((start + 120))
 	shift
 	while ! "$@"; do
 		[ "$(date +%s)" -ge "$end" ] && return 1
+		# tools/rig/run.py ends a boot that prints nothing for 300 s.
+		if [ "$(date +%s)" -ge "$next" ]; then
+			echo "# still waiting after $((next - start)) s: $*"
+			next=$((next + 120))
+		fi
 		sleep 0.2
 	done
 	return 0
@@ -123,6 +130,38 @@ kthread_pid() {
 # cpu_ticks PID: user + system time of PID in clock ticks (USER_HZ, 100/s).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# dom0_max_kb: dom0's maximum in KiB, from Xen's command line
+# (dom0_mem=...,max:NNNM); its current size when no maximum is given.
+dom0_max_kb() {
+	local m
+	m=$(xl info | sed -n 's/^xen_commandline.*dom0_mem=[^ ]*max:\([0-9]*\)M.*/\1/p')
+	echo $((${m:-$(($(cur_kb) / 1024))} * 1024))
+}
+
+# unreachable_cpu_ms TARGET_KB: with max_retry_count 0 (retry forever, the
+# worst case), writes TARGET_KB to dom0's target_kb, waits until the balloon
+# has done what it can (current_kb unchanged for 5 s, at most 120 s), and
+# prints the balloon thread's CPU time (utime + stime) in ms over the 60 s
+# that follow: what a guest whose target cannot be met pays while idle. The
+# caller restores the target and max_retry_count.
+unreachable_cpu_ms() {
+	local bt c0 c1 prev= cur still=0 end
+	bt=$(kthread_pid xen-balloon)
+	echo 0 > $M/max_retry_count
+	echo "$1" > $M/target_kb
+	end=$(($(date +%s) + 120))
+	while [ "$still" -lt 10 ] && [ "$(date +%s)" -lt "$end" ]; do
+		sleep 0.5
+		cur=$(cur_kb)
+		if [ "$cur" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+		prev=$cur
+	done
+	c0=$(cpu_ticks "$bt")
+	sleep 60
+	c1=$(cpu_ticks "$bt")
+	echo $(((c1 - c0) * 10))
+}
+
 # domu_ready NAME: the domU printed its ready line (and is still there).
 domu_ready() {
 	grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log" 2>/dev/null
@@ -130,6 +169,16 @@ domu_ready() {
 
 # domu_mem NAME: the domain's current memory in MiB, as xl list reports it.
 domu_mem() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $3 }'; }
+
+# xen_nr_pages DOMID: the pages Xen counts for the domain (tot_pages), exact:
+# from the domain dump of debug key 'q' on Xen's console ("nr_pages=N").
+xen_nr_pages() {
+	xl debug-keys q >/dev/null 2>&1 || return 1
+	xl dmesg | awk -v d="$1:" '
+		/General information for domain/ { on = ($NF == d) }
+		on && /nr_pages=/ { sub(/.*nr_pages=/, ""); sub(/ .*/, ""); n = $0; on = 0 }
+		END { print n }'
+}
 
 # near A B SLACK: |A - B| <= SLACK
 near() { [ -n "$1" ] && [ $(($1 > $2 ? $1 - $2 : $2 - $1)) -le "$3" ]; }
