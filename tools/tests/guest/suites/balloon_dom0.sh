@@ -248,6 +248,28 @@ if domu_start bal1 256 512 "xenrig.role=memwatch"; then
 	pass domu-pv-balloon-boot
 	echo "balloon: dom0 while the domU runs: $(state)"
 	echo "balloon: domU at start (current_kb target_kb): $(guest)"
+	# The initial target of a PV domU, which upstream got wrong in 2026
+	# (6.12.85's partial revert of "x86/xen: fix balloon target
+	# initialization for PVH dom0"): taken from get_num_physpages(), which
+	# on PV leaves out PFN 0 and the ISA hole, the balloon's current count
+	# fell short of the toolstack's target and the guest ballooned up at
+	# boot. The guest's first view must be the toolstack's target, Xen's
+	# page count of the domain must be that target and not move after
+	# boot, and (Rust) the
+	# balloon must have moved no page.
+	id=$(xl domid bal1)
+	tgt=$(xenstore-read /local/domain/$id/memory/target)
+	first=$(sed -n 's/.*XENRIG-DOMU-MEM current_kb=\([0-9]*\) target_kb=\([0-9]*\).*/\1 \2/p' $C | head -1)
+	n0=$(xen_nr_pages $id)
+	sleep 3
+	n1=$(xen_nr_pages $id)
+	moved=$(sed -n 's/.*XENRIG-DOMU-STATS out=\([0-9]*\) in=\([0-9]*\).*/out=\1 in=\2/p' $C | tail -1)
+	echo "balloon: domU bal1 at boot: toolstack target $tgt KiB, guest's first (current_kb target_kb) $first, Xen's nr_pages $n0 then $n1, balloon ${moved:-(no stats)}, $(grep -a 'Released [0-9]* page' $C)"
+	expect domu-pv-initial-target-is-toolstack-target "$first" "$tgt $tgt"
+	expect domu-pv-xen-pages-are-target-and-unchanged "$n0 $n1" "$((tgt / 4)) $((tgt / 4))"
+	if [ -d $M/stats ]; then
+		expect domu-pv-balloon-moved-nothing-at-boot "$moved" "out=0 in=0"
+	fi
 	why=
 	for mib in 160 256 128 384 256 192 256; do
 		xl mem-set bal1 ${mib}m
