@@ -291,6 +291,11 @@ EOC
 	fi
 	bad=$(cat /var/log/xen/console/guest-$name*.log | grep -E 'WARNING:|BUG:|Oops|Call Trace' | head -2)
 	expect lc-$type-domu-log-clean "$bad" ""
+	if [ -n "$bad" ]; then
+		echo "--- $name console around the first report:"
+		cat /var/log/xen/console/guest-$name*.log |
+			grep -m1 -B40 -A50 -E 'WARNING:|BUG:|Oops' | sed 's/^/    /'
+	fi
 	losetup -d "$LOOP"
 	rm -f /tmp/lc-$type.img
 done
