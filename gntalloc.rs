@@ -22,22 +22,24 @@
 //! many of the file's pages the other domain still mapped.
 
 use core::{
-    mem::{offset_of, size_of},
-    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    cell::UnsafeCell,
+    mem::{offset_of, size_of, ManuallyDrop},
+    ptr::NonNull,
+    sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     alloc::flags::{__GFP_NOWARN, GFP_KERNEL},
     c_str,
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     mm_vma::{flags as vm, Vma},
-    new_mutex, new_spinlock,
+    new_mutex,
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, Mutex},
     types::{AsBytes, FromBytes},
     uaccess::{UserPtr, UserSlice},
     uapi,
-    xen::share::{EventChannel, GrantedPage},
+    xen::share::{EndBatch, EventChannel, GrantedPage},
 };
 
 module! {
@@ -195,46 +197,261 @@ struct Notify {
     event: Option<EventChannel>,
 }
 
-/// One shared page. Its file and every mapping of it hold a reference; when the last one goes
-/// the notification runs and the grant ends.
-#[pin_data(PinnedDrop)]
+/// One shared page, in the [`Block`] of the request that made it.
+///
+/// # Invariants
+///
+/// `users` counts the [`GrefHandle`]s of the page (its file's entry and every mapping of it).
+/// While it is not zero, `page` holds the granted page and is only read; the handle that takes
+/// it to zero ends the grant (taking `page` and `notify`), and nothing uses either after that.
+/// `notify` is written only through the entry of the page in its file's list, with the list
+/// locked (see [`FileGrefs::notify_mut`]). `block` is the block whose `grefs` hold this one.
 struct Gref {
-    /// `None` only while `drop` ends the grant.
-    page: Option<GrantedPage>,
-    /// Counts the pages of the file the other domain still mapped when they were given up.
-    left: Arc<AtomicU32>,
-    #[pin]
-    notify: SpinLock<Notify>,
+    users: AtomicU32,
+    block: NonNull<Block>,
+    page: UnsafeCell<ManuallyDrop<GrantedPage>>,
+    notify: UnsafeCell<Notify>,
 }
 
-#[pinned_drop]
-impl PinnedDrop for Gref {
-    fn drop(self: Pin<&mut Self>) {
-        let notify = core::mem::take(&mut *self.notify.lock());
+impl Gref {
+    /// Gives the page up: runs the notification and takes the page out, whose grant the
+    /// caller ends; it no longer counts against `limit`.
+    ///
+    /// # Safety
+    ///
+    /// `users` is zero and this is the one call for the page: nothing else uses `page` or
+    /// `notify` any more.
+    unsafe fn take(&self) -> GrantedPage {
+        // SAFETY: Nothing else uses `notify` (safety requirements).
+        let notify = core::mem::take(unsafe { &mut *self.notify.get() });
+        // SAFETY: Nothing else uses `page`, which still holds the page until this call takes
+        // it (type invariant, safety requirements).
+        let page = unsafe { ManuallyDrop::take(&mut *self.page.get()) };
         if notify.clear {
             // The offset was taken from within a page, so this cannot fail.
-            if let Some(page) = &self.page {
-                let _ = page.clear_byte(notify.offset);
-            }
+            let _ = page.clear_byte(notify.offset);
         }
         if let Some(event) = notify.event {
             event.notify();
         }
-        // SAFETY: Only `page`, which is not structurally pinned, is moved out; nothing moves
-        // `notify`.
-        let this = unsafe { self.get_unchecked_mut() };
-        if let Some(page) = this.page.take() {
-            if page.end_for_user() {
-                this.left.fetch_add(1, Ordering::Relaxed);
-            }
-        }
         SHARED_PAGES.fetch_sub(1, Ordering::Relaxed);
+        page
     }
 }
 
-impl Gref {
-    fn page(&self) -> Result<&GrantedPage> {
-        self.page.as_ref().ok_or(EINVAL)
+impl Drop for Gref {
+    fn drop(&mut self) {
+        // A page whose block was never finished has its count still, and no handle: give it up
+        // here. (In a finished block every page was given up before the block is freed.)
+        if *self.users.get_mut() != 0 {
+            *self.users.get_mut() = 0;
+            // SAFETY: `users` is zero now and `&mut self` excludes every other use; the page was
+            // not given up yet, since its count was not zero (type invariant).
+            let page = unsafe { self.take() };
+            page.end_for_user();
+        }
+    }
+}
+
+/// The pages one `IOCTL_GNTALLOC_ALLOC_GREF` made, in one allocation (gntalloc.c makes one per
+/// page): sharing and giving up a page then allocate and free nothing but the page itself.
+///
+/// # Invariants
+///
+/// A block handed out by [`Block::share`] was leaked from a `KBox` and is freed when `live`
+/// reaches zero; `live` counts its pages whose `users` is not zero. Its `one` and `grefs` never
+/// change or move after [`Block::share`].
+struct Block {
+    live: AtomicUsize,
+    /// The file's count of pages the other domain still mapped when they were given up.
+    left: Arc<AtomicU32>,
+    /// The page of a request for one page, which then allocates no `grefs`.
+    one: Option<Gref>,
+    grefs: KVVec<Gref>,
+}
+
+impl Block {
+    /// Shares `n` new pages with `domid`, one handle each, in order, to `f`, which must not fail.
+    /// `n` is reserved against `limit` by the caller; the pages that were not made give back
+    /// their share of it, the others when they are given up.
+    fn share(
+        n: usize,
+        domid: u16,
+        readonly: bool,
+        left: &Arc<AtomicU32>,
+        gfp: kernel::alloc::Flags,
+        mut f: impl FnMut(GrefHandle),
+    ) -> Result {
+        let unreserve = |made: usize| {
+            SHARED_PAGES.fetch_sub((n - made) as u32, Ordering::Relaxed);
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        let block = KBox::new(
+            Block {
+                live: AtomicUsize::new(n),
+                left: left.clone(),
+                one: None,
+                grefs: if n == 1 {
+                    KVVec::new()
+                } else {
+                    KVVec::with_capacity(n, gfp).inspect_err(|_| unreserve(0))?
+                },
+            },
+            gfp,
+        )
+        .inspect_err(|_| unreserve(0))?;
+        let raw = KBox::into_raw(block);
+        // SAFETY: `KBox::into_raw` never returns null.
+        let at = unsafe { NonNull::new_unchecked(raw) };
+        let fail = move |made: usize| {
+            unreserve(made);
+            // SAFETY: `raw` was leaked above and no handle points into it: it is freed once,
+            // here, and the pages made so far are given up as their `Gref`s drop.
+            drop(unsafe { KBox::from_raw(raw) });
+        };
+        let shared = GrantedPage::new_many(domid, readonly, n, |page| {
+            let gref = Gref {
+                users: AtomicU32::new(1),
+                block: at,
+                page: UnsafeCell::new(ManuallyDrop::new(page)),
+                notify: UnsafeCell::new(Notify::default()),
+            };
+            // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet.
+            let b = unsafe { &mut *raw };
+            if n == 1 {
+                // No more than `n` pages come; were there a second, it would be given up as
+                // it drops (and `made` would not be `n`).
+                if b.one.is_none() {
+                    b.one = Some(gref);
+                }
+            } else {
+                // The capacity of `n` was reserved above and no more than `n` pages come: this
+                // neither allocates nor moves the pages made so far, so it cannot fail.
+                let _ = b.grefs.push(gref, gfp);
+            }
+        });
+        // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet.
+        let made = unsafe { usize::from((*raw).one.is_some()) + (*raw).grefs.len() };
+        if shared.is_err() || made != n {
+            fail(made);
+            return Err(shared.err().unwrap_or(ENOMEM));
+        }
+        // SAFETY: `raw` is valid (leaked above); from now on its pages are only read.
+        let b = unsafe { &*raw };
+        for g in Iterator::chain(b.one.iter(), b.grefs.iter()) {
+            // INVARIANT: Each page was made with one count, which its handle takes over; the
+            // block now lives until `live` reaches zero.
+            f(GrefHandle {
+                gref: NonNull::from(g),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One count on a shared page: its file lists it, or a mapping maps it.
+///
+/// # Invariants
+///
+/// `gref` points to a page of a [`Block`] handed out by [`Block::share`], whose `users` this
+/// handle counts once.
+struct GrefHandle {
+    gref: NonNull<Gref>,
+}
+
+// SAFETY: The counts are atomic, the page is only read while counted, and the last count's
+// handle alone gives it up (with its notification); `GrantedPage` and `Notify` are `Send`, so
+// that may happen on any thread, and so may freeing the block.
+unsafe impl Send for GrefHandle {}
+// SAFETY: As above: `&GrefHandle` gives access to reads of the page only.
+unsafe impl Sync for GrefHandle {}
+// What the two claims above rest on.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<GrantedPage>();
+    send::<Notify>();
+};
+
+/// No page is counted more often than this (every count is a mapping or the file's entry).
+const MAX_USERS: u32 = i32::MAX as u32;
+
+impl GrefHandle {
+    fn gref(&self) -> &Gref {
+        // SAFETY: The page lives while this handle counts it (type invariant).
+        unsafe { self.gref.as_ref() }
+    }
+
+    /// The shared page.
+    fn page(&self) -> &GrantedPage {
+        // SAFETY: This handle counts the page, so it holds the granted page, which nothing
+        // changes while it is counted (type invariants of `GrefHandle` and `Gref`).
+        unsafe { &*self.gref().page.get() }
+    }
+
+    /// Another count on the same page.
+    fn try_clone(&self) -> Result<Self> {
+        let users = &self.gref().users;
+        if users.fetch_add(1, Ordering::Relaxed) >= MAX_USERS {
+            users.fetch_sub(1, Ordering::Relaxed);
+            return Err(ENOMEM);
+        }
+        // INVARIANT: The count was just taken.
+        Ok(Self { gref: self.gref })
+    }
+}
+
+impl GrefHandle {
+    /// Gives up this count, as dropping the handle does, but the grant of a page given up is
+    /// ended through `batch` (the caller adds what it defers to its file's count).
+    fn put(self, batch: &mut EndBatch) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again: its count is given up once, here.
+        unsafe { release(this.gref, Some(batch)) };
+    }
+}
+
+impl Drop for GrefHandle {
+    fn drop(&mut self) {
+        // SAFETY: The handle goes: its count is given up once, here.
+        unsafe { release(self.gref, None) };
+    }
+}
+
+/// Gives up one count on `gref`; the last one gives the page up, its grant ended through
+/// `batch` or, without one, at once.
+///
+/// # Safety
+///
+/// `gref` is the pointer of a [`GrefHandle`], whose count the caller gives up.
+unsafe fn release(gref: NonNull<Gref>, batch: Option<&mut EndBatch>) {
+    // SAFETY: The page lives while the caller's count is held (safety requirements).
+    let g = unsafe { gref.as_ref() };
+    if g.users.fetch_sub(1, Ordering::Release) != 1 {
+        return;
+    }
+    fence(Ordering::Acquire);
+    let block = g.block;
+    // SAFETY: The page's block is alive while the page is counted or being given up (`live`
+    // counts it until below).
+    let b = unsafe { block.as_ref() };
+    // SAFETY: The caller's count was the last: nothing else uses the page any more, and it is
+    // given up once (`Gref` invariants).
+    let page = unsafe { g.take() };
+    match batch {
+        Some(batch) => batch.push(page),
+        None => {
+            if page.end_for_user() {
+                b.left.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    if b.live.fetch_sub(1, Ordering::Release) == 1 {
+        fence(Ordering::Acquire);
+        // SAFETY: No page of the block is counted any more, so no handle points into it; it was
+        // leaked from a `KBox` by `Block::share` (type invariant of `Block`).
+        drop(unsafe { KBox::from_raw(block.as_ptr()) });
     }
 }
 
@@ -246,7 +463,9 @@ struct FileGrefs {
     /// Offset the next allocation gets (gntalloc.c's `priv->index`).
     next_index: u64,
     /// (offset, page), offsets increasing.
-    grefs: KVVec<(u64, Arc<Gref>)>,
+    grefs: KVVec<(u64, GrefHandle)>,
+    /// Pages of this file the other domain still mapped when they were given up.
+    left: Arc<AtomicU32>,
 }
 
 impl FileGrefs {
@@ -278,13 +497,36 @@ impl FileGrefs {
             return;
         }
         run.rotate_left(count);
+        let mut batch = EndBatch::new();
         // SAFETY: `count <= len - first` (checked above), so the last `count` entries are
-        // initialised; once the length excludes them they are dropped exactly once, below.
+        // initialised; once the length excludes them each is read out exactly once, below.
         unsafe {
             self.grefs.set_len(len - count);
             let tail = self.grefs.as_mut_ptr().add(len - count);
-            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(tail, count));
+            for i in 0..count {
+                let (_, h) = core::ptr::read(tail.add(i));
+                h.put(&mut batch);
+            }
         }
+        self.left.fetch_add(batch.finish(), Ordering::Relaxed);
+    }
+}
+
+impl Drop for FileGrefs {
+    fn drop(&mut self) {
+        self.remove(0, self.grefs.len());
+    }
+}
+
+impl FileGrefs {
+    /// What to do when the page at position `i` is given up; `None` if there is none.
+    fn notify_mut(&mut self, i: usize) -> Option<&mut Notify> {
+        let (_, h) = self.grefs.get(i)?;
+        // SAFETY: This entry counts the page, so it is not given up while `&mut self` lasts (an
+        // entry leaves the list only through `&mut self`), and a page's `notify` is written only
+        // here, through its one entry in one file's list, which `&mut self` holds exclusively
+        // (`Gref` invariants).
+        Some(unsafe { &mut *h.gref().notify.get() })
     }
 }
 
@@ -293,14 +535,44 @@ impl FileGrefs {
 struct GntAllocFile {
     #[pin]
     grefs: Mutex<FileGrefs>,
-    /// Pages of this file the other domain still mapped when they were given up.
-    left: Arc<AtomicU32>,
 }
 
 /// The pages one `mmap()` of a file maps: they stay shared while any part of it is mapped.
 struct MappedGrefs {
-    _grefs: KVVec<Arc<Gref>>,
+    /// The first page, so that a mapping of one page allocates nothing more.
+    small: [Option<GrefHandle>; MAP_INLINE],
+    /// The others.
+    more: KVVec<GrefHandle>,
+    left: Arc<AtomicU32>,
 }
+
+/// How many pages a mapping holds without an allocation of its own.
+const MAP_INLINE: usize = 1;
+
+impl MappedGrefs {
+    fn iter(&self) -> impl Iterator<Item = &GrefHandle> {
+        Iterator::chain(self.small.iter().flatten(), self.more.iter())
+    }
+}
+
+impl Drop for MappedGrefs {
+    fn drop(&mut self) {
+        let mut batch = EndBatch::new();
+        for h in self.small.iter_mut().filter_map(Option::take) {
+            h.put(&mut batch);
+        }
+        if !self.more.is_empty() {
+            for h in core::mem::replace(&mut self.more, KVVec::new()) {
+                h.put(&mut batch);
+            }
+        }
+        self.left.fetch_add(batch.finish(), Ordering::Relaxed);
+    }
+}
+
+/// [`max_grant_refs`] when the module was loaded: the limit Xen sets a domain does not change
+/// while it runs, and asking Xen on every request would cost a hypercall each.
+static MAX_GRANT_REFS: AtomicU32 = AtomicU32::new(0);
 
 /// The most references the grant table can ever hold: v1 entries (the smaller kind) in as many
 /// frames as Xen allows. No request for more pages can succeed.
@@ -330,19 +602,6 @@ fn reserve(count: u32) -> Result {
 }
 
 impl GntAllocFile {
-    /// Shares a new page with `domid`; it counts against the limit until it is dropped.
-    fn share_page(&self, domid: u16, readonly: bool) -> Result<Arc<Gref>> {
-        let page = Some(GrantedPage::new(domid, readonly)?);
-        Arc::pin_init(
-            pin_init!(Gref {
-                page,
-                left: self.left.clone(),
-                notify <- new_spinlock!(Notify::default()),
-            }),
-            GFP_KERNEL,
-        )
-    }
-
     fn alloc(&self, arg: usize) -> Result<isize> {
         let (mut reader, mut writer) =
             UserSlice::new(arg as UserPtr, size_of::<AllocGref>()).reader_writer();
@@ -354,7 +613,7 @@ impl GntAllocFile {
         // against what the grant table can ever hold (`limit` may be far larger: Qubes sets
         // 2^30), then against what all files share (the reservation is given back if an
         // allocation fails).
-        if count > limit.get() as u32 || count > max_grant_refs() {
+        if count > limit.get() as u32 || count > MAX_GRANT_REFS.load(Ordering::Relaxed) {
             return Err(ENOSPC);
         }
         let n = count as usize;
@@ -375,37 +634,23 @@ impl GntAllocFile {
             &mut large
         };
 
-        let mut file = self.grefs.lock();
+        let mut guard = self.grefs.lock();
+        let file = &mut *guard;
         file.grefs.reserve(n, gfp).map_err(unreserve)?;
         let index = file.next_index;
-        let first = file.grefs.len();
-        for (i, slot) in refs.chunks_exact_mut(4).enumerate() {
-            let gref = match self.share_page(domid, readonly) {
-                Ok(gref) => gref,
-                Err(e) => {
-                    // Give back the reservation of this page and the ones not made yet; the
-                    // pages made so far leave the file again and count themselves down.
-                    SHARED_PAGES.fetch_sub((n - i) as u32, Ordering::Relaxed);
-                    file.remove(first, i);
-                    return Err(e);
-                }
-            };
-            let at = index.wrapping_add((i as u64) << PAGE_SHIFT);
-            let stored = gref.page().map(|p| p.gref().to_ne_bytes()).and_then(|r| {
-                slot.copy_from_slice(&r);
-                // The capacity was reserved above: this does not allocate.
-                file.grefs.push((at, gref), GFP_KERNEL).map_err(|_| ENOMEM)
-            });
-            if let Err(e) = stored {
-                // `gref` is gone and counted itself down: give back the reservation of the
-                // pages not made yet; the ones made so far leave the file again.
-                SHARED_PAGES.fetch_sub((n - i - 1) as u32, Ordering::Relaxed);
-                file.remove(first, i);
-                return Err(e);
+        let mut slots = refs.chunks_exact_mut(4);
+        let mut at = index;
+        let grefs = &mut file.grefs;
+        Block::share(n, domid, readonly, &file.left, gfp, |h| {
+            if let Some(slot) = slots.next() {
+                slot.copy_from_slice(&h.page().gref().to_ne_bytes());
             }
-        }
+            // The capacity was reserved above: this does not allocate, so it cannot fail.
+            let _ = grefs.push((at, h), gfp);
+            at = at.wrapping_add(PAGE_SIZE as u64);
+        })?;
         file.next_index = index.wrapping_add((count as u64) << PAGE_SHIFT);
-        drop(file);
+        drop(guard);
 
         // As gntalloc.c: the structure goes back whole (what user space passed, with the index),
         // then the references from `gref_ids` on.
@@ -443,7 +688,7 @@ impl GntAllocFile {
         let index = at & !(PAGE_SIZE as u64 - 1);
         let offset = (at & (PAGE_SIZE as u64 - 1)) as usize;
 
-        let file = self.grefs.lock();
+        let mut file = self.grefs.lock();
         let i = file.find(index, 1).ok_or(ENOENT)?;
         if action & !(NOTIFY_CLEAR_BYTE | NOTIFY_SEND_EVENT) != 0 {
             return Err(EINVAL);
@@ -455,7 +700,7 @@ impl GntAllocFile {
             None
         };
         let old = core::mem::replace(
-            &mut *file.grefs[i].1.notify.lock(),
+            file.notify_mut(i).ok_or(ENOENT)?,
             Notify {
                 offset,
                 clear: action & NOTIFY_CLEAR_BYTE != 0,
@@ -479,15 +724,15 @@ impl MiscDevice for GntAllocFile {
                 grefs <- new_mutex!(FileGrefs {
                     next_index: 0,
                     grefs: KVVec::new(),
+                    left,
                 }),
-                left,
             }),
             GFP_KERNEL,
         )
     }
 
     fn release(this: Pin<KBox<Self>>) {
-        let left = this.left.clone();
+        let left = this.grefs.lock().left.clone();
         // Gives up every page of the file that no mapping holds.
         drop(this);
         let n = left.load(Ordering::Relaxed);
@@ -521,25 +766,37 @@ impl MiscDevice for GntAllocFile {
         }
         let count = vma.pages();
         let index = (vma.pgoff() as u64) << PAGE_SHIFT;
-        let grefs = {
+        let mapped = {
             let file = self.grefs.lock();
             // The range is checked before anything is allocated: a mapping of more pages than
             // the file shares fails with `ENOENT`, as in gntalloc.c, whatever its size.
             let first = file.find(index, count).ok_or(ENOENT)?;
+            let mut mapped = MappedGrefs {
+                small: [const { None }; MAP_INLINE],
+                more: KVVec::new(),
+                left: file.left.clone(),
+            };
             // At most what the file shares; kvmalloc() for large ones.
-            let mut grefs = KVVec::with_capacity(count, GFP_KERNEL)?;
-            for (_, g) in &file.grefs[first..first + count] {
-                grefs.push(g.clone(), GFP_KERNEL)?;
+            if count > MAP_INLINE {
+                mapped.more.reserve(count - MAP_INLINE, GFP_KERNEL)?;
             }
-            grefs
+            let mut small = mapped.small.iter_mut();
+            for (_, g) in &file.grefs[first..first + count] {
+                let h = g.try_clone()?;
+                match small.next() {
+                    Some(slot) => *slot = Some(h),
+                    None => mapped.more.push(h, GFP_KERNEL)?,
+                }
+            }
+            mapped
         };
         vma.set_dontexpand();
         vma.set_dontdump();
         let start = vma.start();
-        for (i, g) in grefs.iter().enumerate() {
-            vma.insert_page(start + (i << PAGE_SHIFT), g.page()?.page())?;
+        for (i, g) in mapped.iter().enumerate() {
+            vma.insert_page(start + (i << PAGE_SHIFT), g.page().page())?;
         }
-        vma.set_shared_data(Arc::new(MappedGrefs { _grefs: grefs }, GFP_KERNEL)?);
+        vma.set_shared_data(Arc::new(mapped, GFP_KERNEL)?);
         Ok(())
     }
 }
@@ -553,6 +810,7 @@ impl kernel::Module for GntAlloc {
         if !kernel::xen::domain() {
             return Err(ENODEV);
         }
+        MAX_GRANT_REFS.store(max_grant_refs(), Ordering::Relaxed);
         let dev = KBox::pin_init(
             MiscDeviceRegistration::<GntAllocFile>::register(c_str!("xen/gntalloc")),
             GFP_KERNEL,

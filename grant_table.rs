@@ -21,9 +21,12 @@
 //! interrupts are off only while a batch is unlinked or relinked, and a task of any priority
 //! runs between two batches. An entry still mapped is looked at again after 4 ms, then after
 //! twice as long each time it is still mapped, up to 512 ms, then every 1.25 s ([`LEVELS`]):
-//! entries ended a moment ago are the ones the other domain most likely releases soon. A look
-//! that reclaims a good share of what it looked at means the other domain is unmapping now, so
-//! the rest is looked at again after 4 ms ([`ACTIVE_SHARE`]). A domain that never unmaps costs
+//! entries ended a moment ago are the ones the other domain most likely releases soon. A level
+//! looked at less often than every [`SWEEP_MS`] is looked at a slice at a time, one slice every
+//! 50 ms or so, so that each of its entries is still looked at once per the level's delay but
+//! an unmap that starts is seen within about 50 ms ([`sweep`]). A look that reclaims a good
+//! share of what it looked at means the other domain is unmapping now, so the whole of the
+//! rest is looked at again after 4 ms ([`ACTIVE_SHARE`]). A domain that never unmaps costs
 //! less than one compare-and-exchange per entry per second, and in its first minute no more
 //! than with a look every second from the start.
 //!
@@ -92,6 +95,8 @@ const PAGES_PER_CHUNK: usize = kernel::page::PAGE_SIZE / core::mem::size_of::<us
 /// level each time it is found still mapped; level `k` is looked at every
 /// `FIRST_RETRY_MS << k` ms, the last level every [`LAST_RETRY_MS`] ([`retry_delay`]).
 const LEVELS: usize = 9;
+// `Table::full_look` has one bit per level.
+kernel::static_assert!(LEVELS <= 16);
 /// Delay of level 0, in ms: an entry deferred a moment ago is looked at again this soon.
 const FIRST_RETRY_MS: u32 = 4;
 /// Delay of the last level, in ms. The eight looks of the levels before it (4 to 512 ms) cost
@@ -104,6 +109,9 @@ const LAST_RETRY_MS: u32 = 1250;
 /// [`FIRST_RETRY_MS`]. Such quick looks then cost at most this many checks per entry reclaimed,
 /// and a backlog nobody unmaps never gets them.
 const ACTIVE_SHARE: u32 = 16;
+/// A level whose delay is longer than this (in ms) is looked at a slice at a time, about this
+/// often ([`sweep`]).
+const SWEEP_MS: u32 = 50;
 /// Seconds an entry may wait before the pass logs that entries are still pending.
 const PENDING_REPORT_SECS: u64 = 60;
 /// Retries of a grant operation on a paged-out frame (`GNTST_eagain`).
@@ -231,6 +239,9 @@ struct Table {
     deferred: [Fifo; LEVELS],
     /// When each level is looked at next (jiffies), while it is not empty.
     due: [u64; LEVELS],
+    /// One bit per level whose next look takes all of its entries, not a slice ([`sweep`]):
+    /// set when the other domain was seen unmapping.
+    full_look: u16,
     /// When the reclaim work is queued to run (jiffies), 0 while it is not queued.
     next_run: u64,
     /// When the oldest still-pending entries were last reported (jiffies), 0 if not pending.
@@ -367,7 +378,9 @@ impl Table {
     }
 
     /// Appends `r` to the deferred entries of retry level `level` (below [`LEVELS`]); an empty
-    /// level becomes due [`retry_delay`] after `now`.
+    /// level becomes due [`retry_delay`] after `now`, or [`SWEEP_MS`] after it when the level
+    /// is looked at in slices: its first slice then comes as soon as later ones will (see
+    /// [`sweep`]), not a whole delay after the entries that fill it moved there.
     fn deferred_push(&mut self, level: usize, r: Ref, now: u64) {
         self.set_slot(r, LIST_END);
         let Some(&f) = self.deferred.get(level) else {
@@ -375,7 +388,7 @@ impl Table {
         };
         let f = if f.len == 0 {
             if let Some(d) = self.due.get_mut(level) {
-                *d = now.wrapping_add(retry_delay(level));
+                *d = now.wrapping_add(retry_delay(level).min(sweep_step()));
             }
             Fifo {
                 head: r,
@@ -822,6 +835,7 @@ fn init() -> Result {
         callbacks: CallbackList::new(),
         deferred: [Fifo::EMPTY; LEVELS],
         due: [0; LEVELS],
+        full_look: 0,
         next_run: 0,
         pending_since: 0,
     };
@@ -933,6 +947,36 @@ fn retry_delay(level: usize) -> u64 {
     (kernel::time::msecs_to_jiffies(ms) as u64).clamp(1, last)
 }
 
+/// [`SWEEP_MS`] in jiffies, at least one.
+fn sweep_step() -> u64 {
+    (kernel::time::msecs_to_jiffies(SWEEP_MS) as u64).max(1)
+}
+
+/// How many of the `len` entries of retry level `level` one look takes, and how many jiffies
+/// later the level is due again.
+///
+/// A level whose delay is at most [`SWEEP_MS`] is looked at whole. A longer one is looked at in
+/// slices, from its oldest entry on (entries still mapped go to its end), each slice `1/k` of
+/// the level and due `1/k` of the delay after the one before, with `k` the delay over
+/// [`SWEEP_MS`]: every entry is still looked at once per delay, as with whole looks, but a
+/// look comes every [`SWEEP_MS`] or so, so an unmap that starts is seen that soon. Slices are
+/// at least [`RECLAIM_BATCH`] entries, so a small level is looked at whole, once per delay.
+fn sweep(level: usize, len: u32) -> (u32, u64) {
+    let delay = retry_delay(level);
+    let step = sweep_step();
+    if len == 0 || delay <= step {
+        return (len, delay);
+    }
+    let parts = (delay / step).max(1);
+    let slice = (len as u64)
+        .div_ceil(parts)
+        .max(RECLAIM_BATCH as u64)
+        .min(len as u64);
+    // `slice <= len`, so the next look is at most `delay` away, and at least one jiffy.
+    let next = (delay * slice / len as u64).max(1);
+    (slice as u32, next)
+}
+
 /// The reclaim work: looks at the entries of every retry level that is due, in batches.
 ///
 /// Levels are taken from the last to the first, so an entry moved up a level in this run is
@@ -949,13 +993,19 @@ fn reclaim() {
     g.table.lock().next_run = 0;
     for level in (0..LEVELS).rev() {
         let up = (level + 1).min(LEVELS - 1);
-        let mut left = {
-            let t = g.table.lock();
+        let (mut left, next) = {
+            let mut t = g.table.lock();
             let f = t.deferred[level];
             if f.len == 0 || (now.wrapping_sub(t.due[level]) as i64) < 0 {
                 continue;
             }
-            f.len
+            let bit = 1u16 << level;
+            if t.full_look & bit != 0 {
+                t.full_look &= !bit;
+                (f.len, retry_delay(level))
+            } else {
+                sweep(level, f.len)
+            }
         };
         let looked = left;
         let mut freed_here = 0u32;
@@ -1025,13 +1075,14 @@ fn reclaim() {
             return;
         }
         if t.deferred[level].len > 0 {
-            t.due[level] = at.wrapping_add(retry_delay(level));
+            t.due[level] = at.wrapping_add(next);
         }
         if freed_here > 0
             && freed_here.saturating_mul(ACTIVE_SHARE) >= looked
             && t.deferred[up].len > 0
         {
             t.due[up] = at.wrapping_add(retry_delay(0));
+            t.full_look |= 1u16 << up;
         }
     }
     pr_debug!("Freed {} references\n", freed_total);
@@ -1177,6 +1228,81 @@ impl Driver {
         // (safety requirements).
         unsafe { Self::grant_access_ref(r, domid, frame, readonly) };
         Ok(r)
+    }
+
+    /// [`Driver::grant_access`] for every frame of `frames`, the references allocated under
+    /// one lock: `refs[i]` grants `frames[i]`. None is granted if there are not enough.
+    ///
+    /// # Safety
+    ///
+    /// Each frame is memory the caller may lend until it ended access through its reference.
+    unsafe fn grant_access_many(
+        domid: DomId,
+        frames: &[kernel::ffi::c_ulong],
+        readonly: bool,
+        refs: &mut [Ref],
+    ) -> Result {
+        let n = frames.len().min(refs.len());
+        let count = u32::try_from(n).map_err(|_| EINVAL)?;
+        if count == 0 {
+            return Ok(());
+        }
+        let g = GrantTable::get().ok_or(ENOSPC)?;
+        {
+            let mut t = g.table.lock();
+            let mut r = t.get_free(count)?;
+            for slot in refs.iter_mut().take(n) {
+                *slot = r;
+                r = t.slot(r);
+            }
+        }
+        for (&r, &frame) in refs.iter().zip(frames).take(n) {
+            // SAFETY: `r` was just allocated for the caller; the frame is the caller's to lend
+            // (safety requirements).
+            unsafe { Self::grant_access_ref(r, domid, frame as u64, readonly) };
+        }
+        Ok(())
+    }
+
+    /// [`Driver::end_access_user`] for each `(refs[i], pages[i])`, the references that ended
+    /// freed under one lock. Returns how many ends were deferred.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Driver::end_access_user`], for every pair.
+    unsafe fn end_access_user_many(refs: &[Ref], pages: &[*mut kernel::bindings::page]) -> u32 {
+        const CHUNK: usize = 64;
+        let mut deferred = 0;
+        for (refs, pages) in refs.chunks(CHUNK).zip(pages.chunks(CHUNK)) {
+            let mut ended = 0u64;
+            for (i, &r) in refs.iter().enumerate() {
+                if try_end(r) == Some(true) {
+                    ended |= 1 << i;
+                }
+            }
+            if ended != 0 {
+                if let Some(g) = GrantTable::get() {
+                    let mut t = g.table.lock();
+                    for (i, &r) in refs.iter().enumerate() {
+                        if ended & (1 << i) != 0 {
+                            t.put_free(r);
+                        }
+                    }
+                    t.check_callbacks();
+                }
+            }
+            for (i, (&r, &page)) in refs.iter().zip(pages).enumerate() {
+                // SAFETY: The caller gives up one reference on each page (safety requirements).
+                let page = unsafe { OwnedPage::from_raw(page) };
+                if ended & (1 << i) != 0 {
+                    drop(page);
+                } else {
+                    defer(r, page, true);
+                    deferred += 1;
+                }
+            }
+        }
+        deferred
     }
 
     fn end_access_ref(r: Ref) -> bool {

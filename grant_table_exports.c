@@ -50,6 +50,8 @@ EXPORT_RUST_GPL(gnttab_end_foreign_access_ref);
 EXPORT_RUST_GPL(gnttab_try_end_foreign_access);
 EXPORT_RUST_GPL(gnttab_end_foreign_access);
 EXPORT_RUST_GPL(gnttab_end_foreign_access_user);
+EXPORT_RUST_GPL(gnttab_end_foreign_access_user_batch);
+EXPORT_RUST_GPL(gnttab_grant_foreign_access_batch);
 EXPORT_RUST_GPL(gnttab_free_grant_reference);
 EXPORT_RUST_GPL(gnttab_free_grant_references);
 EXPORT_RUST_GPL(gnttab_free_grant_reference_seq);

@@ -177,6 +177,65 @@ pub unsafe extern "C" fn gnttab_end_foreign_access_user(
     unsafe { Driver::end_access_user(r, OwnedPage::from_raw(page)) as c_int }
 }
 
+/// [`gnttab_grant_foreign_access`] for `count` frames, the references taken under one lock:
+/// 0 and `refs[i]` granting `frames[i]`, or `-ENOSPC` and nothing granted.
+///
+/// # Safety
+///
+/// `frames` and `refs` point to `count` frames and references (`refs` writable); each frame is
+/// memory the caller may lend until it ended access through its reference.
+#[no_mangle]
+pub unsafe extern "C" fn gnttab_grant_foreign_access_batch(
+    domid: bindings::domid_t,
+    frames: *const c_ulong,
+    readonly: c_int,
+    refs: *mut bindings::grant_ref_t,
+    count: c_uint,
+) -> c_int {
+    let n = count as usize;
+    if n == 0 {
+        return 0;
+    }
+    // SAFETY: By the safety requirements, `count` frames are readable at `frames`.
+    let frames = unsafe { core::slice::from_raw_parts(frames, n) };
+    // SAFETY: By the safety requirements, `count` references are writable at `refs`, and
+    // nothing else uses them during the call.
+    let refs = unsafe { core::slice::from_raw_parts_mut(refs, n) };
+    // SAFETY: By the safety requirements.
+    match unsafe { Driver::grant_access_many(domid, frames, readonly != 0, refs) } {
+        Ok(()) => 0,
+        Err(_) => ENOSPC.to_errno(),
+    }
+}
+
+/// [`gnttab_end_foreign_access_user`] for `count` grants, the ones that end freed under one
+/// lock; how many were deferred.
+///
+/// # Safety
+///
+/// `refs` and `pages` point to `count` references and pages; for each pair, as for
+/// [`gnttab_end_foreign_access_user`].
+#[no_mangle]
+pub unsafe extern "C" fn gnttab_end_foreign_access_user_batch(
+    refs: *const bindings::grant_ref_t,
+    pages: *const *mut bindings::page,
+    count: c_uint,
+) -> c_uint {
+    let n = count as usize;
+    if n == 0 {
+        return 0;
+    }
+    // SAFETY: By the safety requirements, `count` references and pages are readable.
+    let (refs, pages) = unsafe {
+        (
+            core::slice::from_raw_parts(refs, n),
+            core::slice::from_raw_parts(pages, n),
+        )
+    };
+    // SAFETY: By the safety requirements.
+    unsafe { Driver::end_access_user_many(refs, pages) }
+}
+
 /// Frees reference `r`.
 ///
 /// # Safety

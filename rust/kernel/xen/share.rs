@@ -118,6 +118,172 @@ impl GrantedPage {
     }
 }
 
+/// How many pages [`GrantedPage::new_many`] and [`EndBatch`] hand the grant table at a time.
+const BATCH: usize = 16;
+
+impl GrantedPage {
+    /// Makes `n` pages as [`GrantedPage::new`] does and gives each to `f`, in order. With the
+    /// Rust grant table the references of up to 16 pages are taken at once. On an error the
+    /// pages already given to `f` stay with it.
+    pub fn new_many(
+        domid: DomId,
+        readonly: bool,
+        n: usize,
+        mut f: impl FnMut(GrantedPage),
+    ) -> Result {
+        #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
+        if n > 1 {
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(BATCH);
+                let mut pages: [Option<Page>; BATCH] = [const { None }; BATCH];
+                let mut frames: [crate::ffi::c_ulong; BATCH] = [0; BATCH];
+                for (slot, frame) in pages.iter_mut().zip(frames.iter_mut()).take(k) {
+                    let page = Page::alloc_page(flags::GFP_KERNEL | flags::__GFP_ZERO)
+                        .map_err(|AllocError| ENOMEM)?;
+                    // SAFETY: `page` is a valid page of this domain.
+                    *frame = unsafe { bindings::xen_page_to_gfn(page.as_ptr()) };
+                    *slot = Some(page);
+                }
+                let mut refs: [bindings::grant_ref_t; BATCH] = [0; BATCH];
+                // SAFETY: `frames` and `refs` hold `k` entries each; the frames are pages this
+                // domain owns, lent until the grants end (they end when each `GrantedPage`
+                // drops). The call takes free references itself.
+                let r = unsafe {
+                    bindings::gnttab_grant_foreign_access_batch(
+                        domid,
+                        frames.as_ptr(),
+                        readonly as core::ffi::c_int,
+                        refs.as_mut_ptr(),
+                        k as core::ffi::c_uint,
+                    )
+                };
+                if r < 0 {
+                    // None of them was granted: dropping `pages` frees them.
+                    return Err(Error::from_errno(r));
+                }
+                for (slot, &gref) in pages.iter_mut().zip(refs.iter()).take(k) {
+                    if let Some(page) = slot.take() {
+                        // INVARIANT: `gref` grants `domid` access to `page`.
+                        f(Self {
+                            page: ManuallyDrop::new(page),
+                            gref,
+                        });
+                    }
+                }
+                left -= k;
+            }
+            return Ok(());
+        }
+        for _ in 0..n {
+            f(Self::new(domid, readonly)?);
+        }
+        Ok(())
+    }
+}
+
+/// Grants of pages user space shared, ended together: [`GrantedPage::end_for_user`] for each
+/// page pushed, with the Rust grant table 16 at a time under one lock. Dropping the batch ends
+/// what is left in it.
+///
+/// # Invariants
+///
+/// For `i < n`, `refs[i]` grants access to `pages[i]` and has not been ended, and the batch
+/// owns our reference on `pages[i]`: the grant and the page of a [`GrantedPage`] taken apart.
+pub struct EndBatch {
+    refs: [bindings::grant_ref_t; BATCH],
+    pages: [*mut bindings::page; BATCH],
+    n: usize,
+    deferred: u32,
+}
+
+impl EndBatch {
+    /// An empty batch.
+    pub const fn new() -> Self {
+        Self {
+            refs: [0; BATCH],
+            pages: [core::ptr::null_mut(); BATCH],
+            n: 0,
+            deferred: 0,
+        }
+    }
+
+    /// Adds `page`, whose grant ends at the latest when the batch is finished or dropped.
+    pub fn push(&mut self, page: GrantedPage) {
+        if self.n >= BATCH {
+            self.flush();
+        }
+        let page = ManuallyDrop::new(page);
+        if let (Some(r), Some(p)) = (self.refs.get_mut(self.n), self.pages.get_mut(self.n)) {
+            *r = page.gref;
+            *p = page.page.as_ptr();
+            // INVARIANT: The pair comes from a `GrantedPage`, never dropped (`ManuallyDrop`),
+            // so its grant is ended and its page given up only through the batch.
+            self.n += 1;
+        }
+    }
+
+    /// Ends every grant pushed so far; returns how many pages the other domain still mapped
+    /// since the batch was made (their ends are deferred until it lets go).
+    pub fn finish(&mut self) -> u32 {
+        self.flush();
+        self.deferred
+    }
+
+    fn flush(&mut self) {
+        let n = core::mem::take(&mut self.n);
+        if n == 0 {
+            return;
+        }
+        #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
+        {
+            // SAFETY: The first `n` pairs are grants not yet ended with the pages they grant,
+            // whose references the batch owns (type invariant); `n` is now 0, so each is handed
+            // to the grant table once, here, which takes the references over.
+            let deferred = unsafe {
+                if n == 1 {
+                    (bindings::gnttab_end_foreign_access_user(self.refs[0], self.pages[0]) != 0)
+                        as u32
+                } else {
+                    bindings::gnttab_end_foreign_access_user_batch(
+                        self.refs.as_ptr(),
+                        self.pages.as_ptr(),
+                        n as core::ffi::c_uint,
+                    )
+                }
+            };
+            self.deferred += deferred;
+        }
+        #[cfg(not(CONFIG_XEN_GRANT_TABLE_RUST))]
+        for (&gref, &page) in self.refs.iter().zip(self.pages.iter()).take(n) {
+            // SAFETY: As above: the pair is handed on once, here.
+            let ended = unsafe { bindings::gnttab_try_end_foreign_access(gref) } != 0;
+            if ended {
+                // SAFETY: Access has ended and the reference is free again, so the page, whose
+                // reference the batch owns, is ours to free.
+                unsafe { bindings::__free_pages(page, 0) };
+            } else {
+                // SAFETY: The grant is still in place; this ends it later, taking over our
+                // reference on the page.
+                unsafe { bindings::gnttab_end_foreign_access(gref, page) };
+                self.deferred += 1;
+            }
+        }
+    }
+}
+
+impl Default for EndBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for EndBatch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 impl Drop for GrantedPage {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `gref` grants access to `page` and has not been ended.
