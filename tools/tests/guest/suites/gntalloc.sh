@@ -141,6 +141,35 @@ else
 	fail gntalloc-released-ref-not-reused-before-all-free "$out"
 fi
 
+# ---- 2d. the grant table full: gntalloc shares pages until the table,
+# grown to its maximum, has no free reference left (dom0's limit is Xen's
+# gnttab_max_frames, 64 frames of 512 references by default). Requests
+# are then refused (ENOSPC), and one that finds fewer free references
+# than it asks for gets some before it is refused: it must give every
+# one of them back, so that the same number can be shared at once after.
+# Pages shared again read as zero. Afterwards every reference is back and
+# the table still works.
+echo 1048576 > $L
+out=$(gntfull 2>&1)
+echo "gntalloc: table full: $(echo "$out" | tail -2 | tr '\n' ' ')"
+expect gntalloc-table-full-refused-and-partial-request-undone \
+	"$(echo "$out" | sed -n 's/^gntfull shared [0-9]* //p')" \
+	"full16 ENOSPC full1 ENOSPC partial ENOSPC refill ok zero ok"
+n=$(echo "$out" | sed -n 's/^gntfull shared \([0-9]*\) .*/\1/p')
+if [ "${n:-0}" -ge 16384 ]; then pass gntalloc-table-full-after-growing
+else fail gntalloc-table-full-after-growing "only ${n:-no} pages shared"; fi
+if [ -n "$entries0" ]; then
+	gfree() { [ "$(used_entries) $(cat $S/pending)" = "$entries0 0" ]; }
+	if wait_until 30 gfree; then pass gntalloc-table-full-every-reference-back
+	else fail gntalloc-table-full-every-reference-back "used $(used_entries) (was $entries0), pending $(cat $S/pending)"; fi
+fi
+out=$(gntloop -n 64 -c 2>&1)
+case $out in
+*"gntloop: ok") pass gntalloc-table-full-then-sharing-works ;;
+*) fail gntalloc-table-full-then-sharing-works "$(echo "$out" | tail -2 | tr '\n' ' ')" ;;
+esac
+echo 64 > $L
+
 # One mapping across two allocations with another file's allocation made
 # between them: each file keeps its own pages. gntalloc.c's vma close walks
 # the driver-wide list instead of the file's: the unmap frees B's page while
