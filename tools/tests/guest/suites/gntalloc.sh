@@ -163,11 +163,25 @@ if [ -n "$entries0" ]; then
 	if wait_until 30 gfree; then pass gntalloc-table-full-every-reference-back
 	else fail gntalloc-table-full-every-reference-back "used $(used_entries) (was $entries0), pending $(cat $S/pending)"; fi
 fi
+# gntalloc.c counts a request that fails after its first pages one page
+# too few when it gives them back (add_grefs() subtracts the pages not
+# made, then __del_gref() each page queued, the failed one included, and
+# that page is never freed): with every page given back its count is
+# negative, which its limit check reads as unsigned, so it refuses every
+# request from then on, until it is reloaded.
 out=$(gntloop -n 64 -c 2>&1)
-case $out in
-*"gntloop: ok") pass gntalloc-table-full-then-sharing-works ;;
-*) fail gntalloc-table-full-then-sharing-works "$(echo "$out" | tail -2 | tr '\n' ' ')" ;;
-esac
+if [ "$(drivers)" = c ]; then
+	case $out in
+	*"ALLOC_GREF: ENOSPC"*) pass c-gntalloc-table-full-then-every-request-refused ;;
+	*) fail c-gntalloc-table-full-then-every-request-refused "$(echo "$out" | tail -2 | tr '\n' ' ')" ;;
+	esac
+	rmmod xen_gntalloc && modprobe xen-gntalloc
+else
+	case $out in
+	*"gntloop: ok") pass gntalloc-table-full-then-sharing-works ;;
+	*) fail gntalloc-table-full-then-sharing-works "$(echo "$out" | tail -2 | tr '\n' ' ')" ;;
+	esac
+fi
 echo 64 > $L
 
 # One mapping across two allocations with another file's allocation made
