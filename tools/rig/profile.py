@@ -118,12 +118,15 @@ def symbols(paths):
     return syms
 
 
-def per_function(out, syms):
+def per_function(out, syms, count="instructions"):
+    """Instructions, blocks or atomic instructions executed per function."""
     def load(p):
         c = collections.Counter()
         for line in open(p):
-            a, n = line.split()
-            c[int(a, 16)] += int(n)
+            a, n, length, locked = (int(x, 16 if i == 0 else 10)
+                                    for i, x in enumerate(line.split()))
+            runs = n // length
+            c[a] += {"instructions": n, "blocks": runs, "atomics": runs * locked}[count]
         return c
     s0, s1 = load(out / "snap0.txt"), load(out / "snap1.txt")
     addrs = [a for a, _ in syms]
@@ -158,6 +161,10 @@ def main():
     ap.add_argument("--variant", action="append", default=[])
     ap.add_argument("--per", default=None, help="KEY or KEY*SECONDS from the command's output")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--count", choices=("instructions", "blocks", "atomics"),
+                    default="instructions",
+                    help="what to count: instructions, translated blocks executed (a "
+                         "jump, call or return ends one) or atomic instructions")
     ap.add_argument("command")
     args = ap.parse_args()
     so = plugin(args.work, args.repo)
@@ -168,7 +175,7 @@ def main():
         lines = boot(args.work, so, v, args.command, out)
         print(f"# {v}: " + " ".join(lines[-8:]), flush=True)
         fn = per_function(out, symbols([args.work / f"build-{v}/System.map",
-                                        out / "modules.map"]))
+                                        out / "modules.map"]), args.count)
         unit = 1.0
         if args.per:
             key, _, secs = args.per.partition("*")
@@ -179,7 +186,7 @@ def main():
             unit = m[-1] * (float(secs) if secs else 1.0)
         tables[v], units[v] = fn, unit
     per = f" per {args.per}" if args.per else ""
-    print(f"instructions{per}, kernel and Xen, while the command ran")
+    print(f"{args.count}{per}, kernel and Xen, while the command ran")
     for v in variants:
         t = tables[v]
         print(f"# {v}: total {sum(t.values()) / units[v]:.0f}, "

@@ -7,8 +7,9 @@
  *
  * The directory named by the "dir" argument (default /tmp) is polled every
  * 100 ms for a file "reqN" (N < 100): its presence asks for a snapshot,
- * written as "snapN.txt", one line per block: "ADDRESS COUNT" in hex and
- * decimal, and "reqN" is removed. Counts are 64-bit additions inlined into
+ * written as "snapN.txt", one line per block: "ADDRESS COUNT LENGTH LOCKED"
+ * (hex, then instructions executed, instructions in the block and atomic
+ * instructions in it, decimal), and "reqN" is removed. Counts are 64-bit additions inlined into
  * the translated code, one per block execution; with several vCPUs they
  * race and may lose a few increments, which a profile can bear.
  */
@@ -28,6 +29,7 @@ struct block {
 	uint64_t pc;
 	uint64_t len;		/* instructions in the block */
 	uint64_t count;		/* instructions executed in it */
+	uint64_t locked;	/* atomic instructions in the block */
 };
 
 static struct block *blocks;
@@ -54,16 +56,47 @@ static struct block *lookup(uint64_t pc, uint64_t len)
 	return NULL;
 }
 
+/*
+ * Whether @insn is atomic: a LOCK prefix among its legacy and REX prefixes,
+ * or XCHG with a memory operand (locked without one).
+ */
+static int atomic_insn(struct qemu_plugin_insn *insn)
+{
+	const uint8_t *p = qemu_plugin_insn_data(insn);
+	size_t n = qemu_plugin_insn_size(insn), i;
+
+	for (i = 0; i < n; i++) {
+		switch (p[i]) {
+		case 0xf0:
+			return 1;
+		case 0x66: case 0x67: case 0xf2: case 0xf3: case 0x2e: case 0x36:
+		case 0x3e: case 0x26: case 0x64: case 0x65:
+			continue;
+		default:
+			if (p[i] >= 0x40 && p[i] <= 0x4f)
+				continue;
+			return (p[i] == 0x86 || p[i] == 0x87) && i + 1 < n &&
+				(p[i + 1] >> 6) != 3;
+		}
+	}
+	return 0;
+}
+
 static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	uint64_t pc = qemu_plugin_tb_vaddr(tb);
-	size_t len = qemu_plugin_tb_n_insns(tb);
+	size_t len = qemu_plugin_tb_n_insns(tb), i;
+	uint64_t locked = 0;
 	struct block *b;
 
 	if (pc < 0xffff800000000000ull)
 		return;
+	for (i = 0; i < len; i++)
+		locked += atomic_insn(qemu_plugin_tb_get_insn(tb, i));
 	pthread_mutex_lock(&lock);
 	b = lookup(pc, len);
+	if (b)
+		b->locked = locked;
 	pthread_mutex_unlock(&lock);
 	if (b)
 		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
@@ -84,7 +117,9 @@ static void snapshot(int k)
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < NSLOT; i++)
 		if (blocks[i].count)
-			fprintf(f, "%" PRIx64 " %" PRIu64 "\n", blocks[i].pc, blocks[i].count);
+			fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+				blocks[i].pc, blocks[i].count, blocks[i].len,
+				blocks[i].locked);
 	pthread_mutex_unlock(&lock);
 	fclose(f);
 	rename(tmp, path);
