@@ -2,8 +2,8 @@
 # HVM domUs: Debian's device model (qemu-system-xen, SeaBIOS, hvmloader) boots
 # the rig's kernel directly, with memory 256 MiB below maxmem 1 GiB
 # (populate-on-demand). The guest follows xl mem-set down and up to maxmem,
-# and memory/target written straight into xenstore (as Qubes does), and
-# shuts down cleanly. With the Rust balloon the memory above the
+# and memory/target written straight into xenstore (as Qubes does), is
+# saved and restored below its maximum, and shuts down cleanly. With the Rust balloon the memory above the
 # populate-on-demand target goes back to Xen at boot, before anything touches
 # it (stats/released_early); "xen_pod_release=0" gives the old behaviour,
 # where the balloon driver gives it back after the boot touched it.
@@ -68,6 +68,40 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 		pass domu-hvm-xenstore-target
 	else
 		fail domu-hvm-xenstore-target "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 320"
+	fi
+	# Saved below its maximum (192 MiB of 1 GiB) and restored with the
+	# device model's state: Xen's view of the restored guest is still its
+	# target, and its balloon follows xl mem-set again (seen from inside:
+	# the guest's memory lines are printed as its balloon moves).
+	xl mem-set hvm1 192m
+	wait_until 90 guest_at 192 || fail domu-hvm-save-at-192 "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB"
+	rm -f /tmp/hvm1.save
+	t0=$(date +%s)
+	if timeout 300 xl save hvm1 /tmp/hvm1.save >/tmp/xl-save-hvm1.log 2>&1 && domu_gone hvm1; then
+		pass domu-hvm-saved
+	else
+		fail domu-hvm-saved "$(tail -3 /tmp/xl-save-hvm1.log | tr '\n' ' ')"
+	fi
+	t1=$(date +%s)
+	echo "domu-hvm: saved in $((t1 - t0)) s, $(($(stat -c %s /tmp/hvm1.save 2>/dev/null || echo 0) / 1048576)) MiB"
+	if timeout 300 xl restore /tmp/hvm1.save >/tmp/xl-restore-hvm1.log 2>&1 &&
+		xl domid hvm1 >/dev/null 2>&1; then
+		pass domu-hvm-restored
+	else
+		fail domu-hvm-restored "$(tail -3 /tmp/xl-restore-hvm1.log | tr '\n' ' ')"
+	fi
+	echo "domu-hvm: restored in $(($(date +%s) - t1)) s"
+	rm -f /tmp/hvm1.save
+	if wait_until 60 domu_mem_near hvm1 192; then
+		pass domu-hvm-restored-keeps-target
+	else
+		fail domu-hvm-restored-keeps-target "xl list: $(domu_mem hvm1) MiB, want 192"
+	fi
+	xl mem-set hvm1 288m
+	if wait_until 90 guest_at 288; then
+		pass domu-hvm-restored-mem-set
+	else
+		fail domu-hvm-restored-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 288"
 	fi
 	if timeout 120 xl shutdown -w hvm1 >/dev/null 2>&1 && wait_until 30 domu_gone hvm1; then
 		pass domu-hvm-shutdown
