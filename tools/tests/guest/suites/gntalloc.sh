@@ -167,8 +167,10 @@ fi
 # too few when it gives them back (add_grefs() subtracts the pages not
 # made, then __del_gref() each page queued, the failed one included, and
 # that page is never freed): with every page given back its count is
-# negative, which its limit check reads as unsigned, so it refuses every
-# request from then on, until it is reloaded.
+# negative. Before 2026 that let it go over its limit by as much; since
+# the 2026 fix that compares the count with the limit as unsigned numbers
+# (in this 6.12 tree), it refuses every request from then on, until the
+# module is reloaded.
 out=$(gntloop -n 64 -c 2>&1)
 if [ "$(drivers)" = c ]; then
 	case $out in
