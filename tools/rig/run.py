@@ -194,6 +194,19 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
     return started, done, results, bad, bench
 
 
+def machine_reset(log_path, results):
+    """Whether QEMU stopped on its own (no timeout) with neither Xen nor dom0
+    having reported a shutdown, a panic or a crash: the emulated machine
+    reset (-no-reboot turns a reset, such as a triple fault in Xen under
+    TCG's emulated SVM, into QEMU's silent exit)."""
+    if any(name == "boot-finished-in-time" for _, name, _ in results):
+        return False
+    tail = log_path.read_text(errors="replace").splitlines()[-40:]
+    return not any(re.search(r"reboot: |Dom0 shutdown|Panic|crashed|Kernel panic|"
+                             r"Power down|System halted|Restarting system", line)
+                   for line in tail)
+
+
 def run_boot(args, variant, name):
     extra, suite, timeout = BOOTS[name]
     if args.cmdline:
@@ -209,11 +222,19 @@ def run_boot(args, variant, name):
     for attempt in (1, 2):
         started, done, results, bad, _ = boot(args.work, variant, name, extra,
                                            suite, timeout, args.verbose, log_path)
-        if started or attempt == 2:
+        if attempt == 2:
             break
-        print(f"note: {variant}/{name} died before its tests; booting once more "
-              f"(log of the failed boot: {log_path}.failed)", flush=True)
-        os.replace(log_path, str(log_path) + ".failed")
+        if not started:
+            print(f"note: {variant}/{name} died before its tests; booting once more "
+                  f"(log of the failed boot: {log_path}.failed)", flush=True)
+            os.replace(log_path, str(log_path) + ".failed")
+            continue
+        if not done and not bad and machine_reset(log_path, results):
+            print(f"note: {variant}/{name}: the emulated machine reset with no report "
+                  f"from Xen or dom0; booting once more (log: {log_path}.reset)", flush=True)
+            os.replace(log_path, str(log_path) + ".reset")
+            continue
+        break
     if not done:
         results.append(("FAIL", "suite-completed",
                         f"suite {'stopped early' if started else 'never started'}; "
