@@ -817,6 +817,9 @@ fn balloon_init() -> Result {
 kernel::initcall!("4", __xen_balloon_rust_init => balloon_init);
 
 /// Waits for the initial balloon-down of HVM/PVH guests booted below their target.
+///
+/// C also logs both lines when the balloon is still populating (a positive credit), which the
+/// boot does not wait for: here they appear only when there is memory left to give back.
 fn balloon_wait_finish() -> Result {
     if !xen::domain() {
         return Err(ENODEV);
@@ -824,7 +827,7 @@ fn balloon_wait_finish() -> Result {
     let Some(b) = BALLOON.get() else {
         return Ok(());
     };
-    if xen::pv_domain() || current_credit() == 0 {
+    if xen::pv_domain() || current_credit() >= 0 {
         return Ok(());
     }
     pr_notice!("Waiting for initial ballooning down having finished.\n");

@@ -91,6 +91,8 @@ serial = "file:/var/log/xen/console/guest-'"$1"'-serial.log"'
 		# so maxmem may be at most twice the populate-on-demand target.
 		[ -f /guest/pvh/bzImage ] && [ "$3" -le $(($2 * 2)) ] && g=/guest/pvh
 	fi
+	# A guest that resets (an HVM triple fault is a reset) is gone, not
+	# silently booted again into the same console log.
 	cat > "/etc/xen/$1.cfg" <<EOC
 name = "$1"
 type = "$type"
@@ -102,6 +104,7 @@ maxmem = $3
 vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
+on_reboot = "destroy"
 $more
 EOC
 	for try in 1 2; do

@@ -20,7 +20,7 @@ if toolstack_up && domu_start pvh1 256 2048 "" pvh; then
 		! grep -q "Waiting for initial ballooning" $C; then
 		pass domu-pvh-released-early-no-wait
 	else
-		fail domu-pvh-released-early-no-wait "$(grep -E 'xen: released|xen:balloon' $C | tail -3)"
+		fail domu-pvh-released-early-no-wait "$(grep -m1 -E 'xen: released' $C || echo 'no release line') / $(grep -E 'xen:balloon' $C | tail -3)"
 	fi
 	# A PVH guest maps its grant table into ballooned pages at core_initcall
 	# time (xen_pvh_gnttab_setup()), before the balloon driver initialises.
@@ -46,7 +46,7 @@ else
 	fail domu-pvh-boot "$(tail -5 $C 2>/dev/null) $(tail -3 /tmp/xl-create-pvh1.log)"
 fi
 echo "--- pvh1 console (grant table and balloon lines):"
-grep -i -E 'grant|balloon' $C 2>/dev/null | tail -8 | sed 's/^/    /'
+grep -i -E 'grant|balloon|xen: released' $C 2>/dev/null | tail -8 | sed 's/^/    /'
 echo "--- pvh1 console (last lines):"
 tail -15 $C 2>/dev/null | sed 's/^/    /'
 
