@@ -3,7 +3,8 @@
 # the rig's kernel directly, with memory 256 MiB below maxmem 1 GiB
 # (populate-on-demand). The guest follows xl mem-set down and up to maxmem,
 # and memory/target written straight into xenstore (as Qubes does), is
-# saved and restored below its maximum, and shuts down cleanly. With the Rust balloon the memory above the
+# saved and restored below its maximum, migrated live to this host, and
+# shuts down cleanly. With the Rust balloon the memory above the
 # populate-on-demand target goes back to Xen at boot, before anything touches
 # it (stats/released_early); "xen_pod_release=0" gives the old behaviour,
 # where the balloon driver gives it back after the boot touched it.
@@ -107,6 +108,30 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 		pass domu-hvm-restored-mem-set
 	else
 		fail domu-hvm-restored-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 288"
+	fi
+	# Live migration to this host over a pipe, at 288 MiB of 1 GiB: the
+	# pages are sent while the guest runs (log-dirty), then the device
+	# model's state. The target survives, and the balloon of the migrated
+	# guest follows xl mem-set (seen from inside, as above).
+	t0=$(date +%s)
+	if timeout 600 xl migrate -s "" hvm1 "xl migrate-receive" >/tmp/xl-migrate-hvm1.log 2>&1 &&
+		xl domid hvm1 >/dev/null 2>&1; then
+		pass domu-hvm-migrated
+		echo "domu-hvm: migrated in $(($(date +%s) - t0)) s"
+		if wait_until $((60 * slow)) domu_mem_near hvm1 288; then
+			pass domu-hvm-migrated-keeps-target
+		else
+			fail domu-hvm-migrated-keeps-target "xl list: $(domu_mem hvm1) MiB, want 288"
+		fi
+		xl mem-set hvm1 224m
+		if wait_until $((90 * slow)) guest_at 224; then
+			pass domu-hvm-migrated-mem-set
+		else
+			fail domu-hvm-migrated-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 224"
+		fi
+	else
+		fail domu-hvm-migrated "$(tail -3 /tmp/xl-migrate-hvm1.log | tr '\n' ' ')"
+		sed 's/^/domu-hvm: xl migrate: /' /tmp/xl-migrate-hvm1.log | tail -30
 	fi
 	if timeout 120 xl shutdown -w hvm1 >/dev/null 2>&1 && wait_until 30 domu_gone hvm1; then
 		pass domu-hvm-shutdown
