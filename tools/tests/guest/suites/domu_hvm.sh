@@ -17,6 +17,8 @@ guest_target() { field target_kb "$(mem_line)"; }
 # The guest reached its own target, within 1 MiB, and xl list agrees (4 MiB).
 guest_at() { near "$(guest_kb)" "$(guest_target)" 1024 && domu_mem_near hvm1 "$1"; }
 early() { tr -d '\r' < $C | sed -n 's/^XENRIG-DOMU-EARLY released_early=\([0-9]*\)$/\1/p' | tail -1; }
+# Stops a wait early when the guest is gone (it reset, see lib.sh).
+alive_at() { domu_gone hvm1 || guest_at "$1"; }
 bad_lines() { tr -d '\r' < $1 | grep -E 'Oops|BUG:|WARNING:|Call Trace|Kernel panic|UBSAN:|general protection' | head -3; }
 
 toolstack_up || fail domu-hvm-toolstack "toolstack did not start"
@@ -37,7 +39,7 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 	else
 		fail domu-hvm-initial-balloon-down-lines "waiting: $w, finished: $f"
 	fi
-	if wait_until $((60 * slow)) guest_at 256; then
+	if wait_until $((60 * slow)) alive_at 256 && ! domu_gone hvm1; then
 		pass domu-hvm-at-target
 	else
 		fail domu-hvm-at-target "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 256"
@@ -54,14 +56,14 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 		fi
 	fi
 	xl mem-set hvm1 192m
-	if wait_until $((90 * slow)) guest_at 192; then
+	if wait_until $((90 * slow)) alive_at 192 && ! domu_gone hvm1; then
 		pass domu-hvm-mem-set-down
 	else
 		fail domu-hvm-mem-set-down "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 192"
 	fi
 	# Up to maxmem: the pages given back at boot come back on demand.
 	xl mem-set hvm1 1024m
-	if wait_until $((300 * slow)) guest_at 1024; then
+	if wait_until $((300 * slow)) alive_at 1024 && ! domu_gone hvm1; then
 		pass domu-hvm-mem-set-up-to-maxmem
 	else
 		fail domu-hvm-mem-set-up-to-maxmem "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 1024"
@@ -70,7 +72,7 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 	d=$(xl domid hvm1)
 	xenstore-write "/local/domain/$d/memory/static-max" 1048576
 	xenstore-write "/local/domain/$d/memory/target" 327680
-	if wait_until $((120 * slow)) guest_at 320; then
+	if wait_until $((120 * slow)) alive_at 320 && ! domu_gone hvm1; then
 		pass domu-hvm-xenstore-target
 	else
 		fail domu-hvm-xenstore-target "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 320"
@@ -80,7 +82,7 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 	# target, and its balloon follows xl mem-set again (seen from inside:
 	# the guest's memory lines are printed as its balloon moves).
 	xl mem-set hvm1 192m
-	wait_until $((90 * slow)) guest_at 192 || fail domu-hvm-save-at-192 "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB"
+	wait_until $((90 * slow)) alive_at 192 || fail domu-hvm-save-at-192 "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB"
 	rm -f /tmp/hvm1.save
 	t0=$(date +%s)
 	if timeout 300 xl save hvm1 /tmp/hvm1.save >/tmp/xl-save-hvm1.log 2>&1 && domu_gone hvm1; then
@@ -104,7 +106,7 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 		fail domu-hvm-restored-keeps-target "xl list: $(domu_mem hvm1) MiB, want 192"
 	fi
 	xl mem-set hvm1 288m
-	if wait_until $((90 * slow)) guest_at 288; then
+	if wait_until $((90 * slow)) alive_at 288 && ! domu_gone hvm1; then
 		pass domu-hvm-restored-mem-set
 	else
 		fail domu-hvm-restored-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 288"
@@ -124,7 +126,7 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 			fail domu-hvm-migrated-keeps-target "xl list: $(domu_mem hvm1) MiB, want 288"
 		fi
 		xl mem-set hvm1 224m
-		if wait_until $((90 * slow)) guest_at 224; then
+		if wait_until $((90 * slow)) alive_at 224 && ! domu_gone hvm1; then
 			pass domu-hvm-migrated-mem-set
 		else
 			fail domu-hvm-migrated-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 224"
@@ -141,6 +143,14 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 	fi
 	b=$(bad_lines $C)
 	if [ -z "$b" ]; then pass domu-hvm-kernel-log-clean; else fail domu-hvm-kernel-log-clean "$b"; fi
+	# A reset of the guest (Xen: "Triple fault - invoking HVM shutdown
+	# action") ends it; what the guest printed last shows where.
+	r=$(xl dmesg | grep -E 'd[0-9]+v[0-9]+ Triple fault' | head -2)
+	expect domu-hvm-no-guest-reset "$r" ""
+	if [ -n "$r" ]; then
+		echo "--- hvm1 console before the reset (last 40 lines):"
+		tr -d '\r' < $C | tail -40 | sed 's/^/    /'
+	fi
 else
 	fail domu-hvm-boot "$(tail -5 $C 2>/dev/null) $(tail -3 /tmp/xl-create-hvm1.log)"
 fi
