@@ -114,7 +114,8 @@ EOC
 			return 1
 		}
 		# An HVM guest first runs hvmloader and SeaBIOS, all emulated.
-		wait_until $([ "$type" = hvm ] && echo 400 || echo 180) domu_ready "$1" && return 0
+		wait_until $([ "$type" = hvm ] && echo 400 || echo 180) ready_or_gone "$1"
+		domu_ready "$1" && return 0
 		[ "$type" = pv ] && return 1
 		echo "domu_start: $1 did not come up; one more try"
 		xl destroy "$1" 2>/dev/null
@@ -169,6 +170,8 @@ unreachable_cpu_ms() {
 domu_ready() {
 	grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log" 2>/dev/null
 }
+
+ready_or_gone() { domu_ready "$1" || domu_gone "$1"; }
 
 # domu_mem NAME: the domain's current memory in MiB, as xl list reports it.
 domu_mem() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $3 }'; }
