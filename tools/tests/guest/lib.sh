@@ -65,8 +65,12 @@ balloon_to() {
 # default, pvh or hvm) from /guest and wait for its "ready" line on the
 # console. HVM needs the device model: a boot with "rig:hvm" in
 # tools/rig/run.py.
-# A PVH guest under TCG needs tsc_mode="native" and noxsave, and now and then
-# triple-faults early: it gets a second try.
+# A PVH guest under TCG needs tsc_mode="native" and noxsave. PVH and HVM
+# guests now and then triple-fault early under TCG (C and Rust kernels alike,
+# before any balloon or grant code runs, e.g. in ACPI setup just after the
+# upcall vector is set), or their firmware stops: they get three tries. A try
+# ends when the guest is gone (a reset destroys it) or when neither its
+# console nor Xen's has printed anything for 180 s.
 domu_start() {
 	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" try g=/guest
 	if [ "$type" = hvm ]; then
@@ -107,20 +111,38 @@ on_crash = "destroy"
 on_reboot = "destroy"
 $more
 EOC
-	for try in 1 2; do
+	for try in 1 2 3; do
 		: > "/var/log/xen/console/guest-$1.log"
 		xl create "/etc/xen/$1.cfg" >/tmp/xl-create-$1.log 2>&1 || {
 			cat /tmp/xl-create-$1.log
 			return 1
 		}
 		# An HVM guest first runs hvmloader and SeaBIOS, all emulated.
-		wait_until $([ "$type" = hvm ] && echo 400 || echo 180) ready_or_gone "$1"
-		domu_ready "$1" && return 0
+		boot_wait "$1" $([ "$type" = hvm ] && echo 400 || echo 180) && return 0
 		[ "$type" = pv ] && return 1
-		echo "domu_start: $1 did not come up; one more try"
+		echo "domu_start: $1 did not come up (try $try): $(xl dmesg | grep -E 'Triple fault' | tail -1)"
 		xl destroy "$1" 2>/dev/null
 	done
 	return 1
+}
+
+# boot_wait NAME SECONDS: 0 once NAME is ready; 1 when it is gone, when
+# SECONDS have passed, or when nothing was printed for 180 s.
+boot_wait() {
+	local end=$(($(date +%s) + $2)) seen="" now last
+	last=$(date +%s)
+	while ! domu_ready "$1"; do
+		domu_gone "$1" && return 1
+		now="$(stat -c %s /var/log/xen/console/guest-$1*.log 2>/dev/null | tr '\n' ' ')$(xl dmesg | tail -1)"
+		if [ "$now" != "$seen" ]; then
+			seen=$now last=$(date +%s)
+		elif [ $(($(date +%s) - last)) -ge 180 ]; then
+			echo "domu_start: $1 printed nothing for 180 s"
+			return 1
+		fi
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 1
+	done
 }
 
 # kthread_pid NAME: the pid of the (first) task whose comm is NAME.
@@ -170,8 +192,6 @@ unreachable_cpu_ms() {
 domu_ready() {
 	grep -q XENRIG-GUEST-READY "/var/log/xen/console/guest-$1.log" 2>/dev/null
 }
-
-ready_or_gone() { domu_ready "$1" || domu_gone "$1"; }
 
 # domu_mem NAME: the domain's current memory in MiB, as xl list reports it.
 domu_mem() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $3 }'; }
