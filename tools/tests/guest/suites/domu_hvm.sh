@@ -29,6 +29,8 @@ slow=1
 [ "$(drivers)" = c ] && slow=3
 if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 	pass domu-hvm-boot
+	# The booted guest's domain id: saving, restoring and migrating make new ones.
+	d0=$(xl domid hvm1)
 	wait_until 30 sh -c "tr -d '\r' < $C | grep -q XENRIG-DOMU-MEM"
 	# Both lines of the initial balloon-down, or neither when it was over
 	# before the boot reached its wait.
@@ -143,9 +145,11 @@ if domu_start hvm1 256 1024 "xen_scrub_pages=0 xenrig.role=memwatch" hvm; then
 	fi
 	b=$(bad_lines $C)
 	if [ -z "$b" ]; then pass domu-hvm-kernel-log-clean; else fail domu-hvm-kernel-log-clean "$b"; fi
-	# A reset of the guest (Xen: "Triple fault - invoking HVM shutdown
-	# action") ends it; what the guest printed last shows where.
-	r=$(xl dmesg | grep -E 'd[0-9]+v[0-9]+ Triple fault' | head -2)
+	# A reset of the guest after its boot (Xen: "dNv0 Triple fault -
+	# invoking HVM shutdown action"; earlier tries of domu_start do not
+	# count) ends it; what the guest printed last shows where.
+	r=$(xl dmesg | sed -n 's/.*(XEN) d\([0-9]*\)v[0-9]* Triple fault.*/d\1/p' |
+		awk -v d="${d0:-0}" 'substr($1, 2) + 0 >= d + 0' | head -2 | tr '\n' ' ')
 	expect domu-hvm-no-guest-reset "$r" ""
 	if [ -n "$r" ]; then
 		echo "--- hvm1 console before the reset (last 40 lines):"
