@@ -26,7 +26,7 @@ BOOTS = {
     "scrub-off": ("xen_scrub_pages=off", "scrub_off", 300),
     "scrub-invalid": ("xen_scrub_pages=maybe", "scrub_bad", 300),
     "domu-pvh": ("", "domu_pvh", 900),
-    "domu-hvm": ("rig:hvm", "domu_hvm", 1500),
+    "domu-hvm": ("rig:hvm", "domu_hvm", 2400),
     "balloon-dom0": ("", "balloon_dom0", 900),
     "balloon-stress": ("", "balloon_stress", 900),
     "kunit": ("kunit.enable=1", "kunit", 900),
