@@ -19,6 +19,23 @@ guest_at() { near "$(guest_kb)" "$(guest_target)" 1024 && domu_mem_near hvm1 "$1
 early() { tr -d '\r' < $C | sed -n 's/^XENRIG-DOMU-EARLY released_early=\([0-9]*\)$/\1/p' | tail -1; }
 # Stops a wait early when the guest is gone (it reset, see lib.sh).
 alive_at() { domu_gone hvm1 || guest_at "$1"; }
+# reach SECONDS MIB: the guest is at MIB within SECONDS, and still there.
+reach() { wait_until "$1" alive_at "$2" && ! domu_gone hvm1; }
+# moved_then_follows HOW KEPT NEW: after a move (restored, migrated) Xen's
+# view keeps KEPT MiB, and the guest's balloon follows xl mem-set to NEW.
+moved_then_follows() {
+	if wait_until $((60 * slow)) domu_mem_near hvm1 "$2"; then
+		pass domu-hvm-$1-keeps-target
+	else
+		fail domu-hvm-$1-keeps-target "xl list: $(domu_mem hvm1) MiB, want $2"
+	fi
+	xl mem-set hvm1 "$3m"
+	if reach $((90 * slow)) "$3"; then
+		pass domu-hvm-$1-mem-set
+	else
+		fail domu-hvm-$1-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want $3"
+	fi
+}
 bad_lines() { tr -d '\r' < $1 | grep -E 'Oops|BUG:|WARNING:|Call Trace|Kernel panic|UBSAN:|general protection' | head -3; }
 
 toolstack_up || fail domu-hvm-toolstack "toolstack did not start"
@@ -43,7 +60,7 @@ hvm1_run() {
 		else
 			fail domu-hvm-initial-balloon-down-lines "waiting: $w, finished: $f"
 		fi
-		if wait_until $((60 * slow)) alive_at 256 && ! domu_gone hvm1; then
+		if reach $((60 * slow)) 256; then
 			pass domu-hvm-at-target
 		else
 			fail domu-hvm-at-target "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 256"
@@ -60,14 +77,14 @@ hvm1_run() {
 			fi
 		fi
 		xl mem-set hvm1 192m
-		if wait_until $((90 * slow)) alive_at 192 && ! domu_gone hvm1; then
+		if reach $((90 * slow)) 192; then
 			pass domu-hvm-mem-set-down
 		else
 			fail domu-hvm-mem-set-down "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 192"
 		fi
 		# Up to maxmem: the pages given back at boot come back on demand.
 		xl mem-set hvm1 1024m
-		if wait_until $((300 * slow)) alive_at 1024 && ! domu_gone hvm1; then
+		if reach $((300 * slow)) 1024; then
 			pass domu-hvm-mem-set-up-to-maxmem
 		else
 			fail domu-hvm-mem-set-up-to-maxmem "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 1024"
@@ -76,7 +93,7 @@ hvm1_run() {
 		d=$(xl domid hvm1)
 		xenstore-write "/local/domain/$d/memory/static-max" 1048576
 		xenstore-write "/local/domain/$d/memory/target" 327680
-		if wait_until $((120 * slow)) alive_at 320 && ! domu_gone hvm1; then
+		if reach $((120 * slow)) 320; then
 			pass domu-hvm-xenstore-target
 		else
 			fail domu-hvm-xenstore-target "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 320"
@@ -104,17 +121,7 @@ hvm1_run() {
 		fi
 		echo "domu-hvm: restored in $(($(date +%s) - t1)) s"
 		rm -f /tmp/hvm1.save
-		if wait_until $((60 * slow)) domu_mem_near hvm1 192; then
-			pass domu-hvm-restored-keeps-target
-		else
-			fail domu-hvm-restored-keeps-target "xl list: $(domu_mem hvm1) MiB, want 192"
-		fi
-		xl mem-set hvm1 288m
-		if wait_until $((90 * slow)) alive_at 288 && ! domu_gone hvm1; then
-			pass domu-hvm-restored-mem-set
-		else
-			fail domu-hvm-restored-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 288"
-		fi
+		moved_then_follows restored 192 288
 		# Not in the debug variant, for CI's time: its lifecycle boot migrates a
 		# PVH domU, and rust and c migrate this one.
 		if [ "$(cat /etc/xenrig-variant)" != debug ]; then
@@ -127,17 +134,7 @@ hvm1_run() {
 				xl domid hvm1 >/dev/null 2>&1; then
 				pass domu-hvm-migrated
 				echo "domu-hvm: migrated in $(($(date +%s) - t0)) s"
-				if wait_until $((60 * slow)) domu_mem_near hvm1 288; then
-					pass domu-hvm-migrated-keeps-target
-				else
-					fail domu-hvm-migrated-keeps-target "xl list: $(domu_mem hvm1) MiB, want 288"
-				fi
-				xl mem-set hvm1 224m
-				if wait_until $((90 * slow)) alive_at 224 && ! domu_gone hvm1; then
-					pass domu-hvm-migrated-mem-set
-				else
-					fail domu-hvm-migrated-mem-set "guest: $(mem_line); xl list: $(domu_mem hvm1) MiB, want 224"
-				fi
+				moved_then_follows migrated 288 224
 			else
 				fail domu-hvm-migrated "$(tail -3 /tmp/xl-migrate-hvm1.log | tr '\n' ' ')"
 				sed 's/^/domu-hvm: xl migrate: /' /tmp/xl-migrate-hvm1.log | tail -30
