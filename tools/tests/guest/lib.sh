@@ -164,11 +164,11 @@ dom0_max_kb() {
 	echo $((${m:-$(($(cur_kb) / 1024))} * 1024))
 }
 
-# unreachable_cpu_ms TARGET_KB: with max_retry_count 0 (retry forever, the
+# unreachable_cpu_ms TARGET_KB [SECONDS]: with max_retry_count 0 (retry forever, the
 # worst case), writes TARGET_KB to dom0's target_kb, waits until the balloon
 # has done what it can (current_kb unchanged for 5 s, at most 120 s), and
-# prints the balloon thread's CPU time (utime + stime) in ms over the 60 s
-# that follow: what a guest whose target cannot be met pays while idle. The
+# prints the balloon thread's CPU time (utime + stime) in ms over the SECONDS
+# (60 unless told) that follow: what a guest whose target cannot be met pays while idle. The
 # caller restores the target and max_retry_count.
 unreachable_cpu_ms() {
 	local bt c0 c1 prev= cur still=0 end
@@ -183,7 +183,7 @@ unreachable_cpu_ms() {
 		prev=$cur
 	done
 	c0=$(cpu_ticks "$bt")
-	sleep 60
+	sleep "${2:-60}"
 	c1=$(cpu_ticks "$bt")
 	echo $(((c1 - c0) * 10))
 }

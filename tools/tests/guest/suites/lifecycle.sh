@@ -218,6 +218,7 @@ memory = 256
 maxmem = 512
 vcpus = 1
 on_poweroff = "destroy"
+on_reboot = "destroy"
 on_crash = "destroy"
 disk = [ "format=raw,vdev=xvda,access=rw,script=/etc/xen/scripts/xr-block,target=$LOOP" ]
 vif = [ "mac=00:16:3e:00:09:12,script=/etc/xen/scripts/xr-vif" ]
@@ -227,6 +228,7 @@ EOC
 	if xl create /etc/xen/$name.cfg >/tmp/xl-create-$name.log 2>&1 &&
 		wait_until 180 domu_ready $name; then
 		pass lc-$type-boots
+		d0=$(xl domid $name)
 	else
 		fail lc-$type-boots "$(cat /tmp/xl-create-$name.log)"
 		xl destroy $name 2>/dev/null
@@ -284,6 +286,16 @@ EOC
 		share_after $name $type not-migrated 0
 	fi
 
+	# A reset of the guest (a triple fault: Xen names the domain) would
+	# end it here; before on_reboot said "destroy", a C PVH domU that reset
+	# two seconds after its migration booted again unnoticed.
+	r=$(xl dmesg | sed -n 's/.*(XEN) d\([0-9]*\)v[0-9]* Triple fault.*/\1/p' |
+		awk -v d="$d0" '$1 + 0 >= d + 0 { print "d" $1 }' | head -2 | tr '\n' ' ')
+	expect lc-$type-no-guest-reset "$r" ""
+	if [ -n "$r" ]; then
+		echo "--- $name console before the reset (last 40 lines):"
+		tr -d '\r' < /var/log/xen/console/guest-$name.log | tail -40 | sed 's/^/    /'
+	fi
 	xl shutdown -w $name >/tmp/xl-shutdown-$name.log 2>&1
 	if wait_until 120 domu_gone $name; then pass lc-$type-shuts-down-cleanly; else
 		fail lc-$type-shuts-down-cleanly "$(cat /tmp/xl-shutdown-$name.log)"
