@@ -3,7 +3,7 @@
 # dom0 through Xen's own libraries. Reports on the console.
 # 1. libxengnttab: xgshr shares, dom0's xgmap maps (see xgshr.c).
 # 2. libxenvchan: a vchan server (vchan-socket-proxy -m server, which
-#    allocates its rings with gntalloc) carries 64 MiB each way between
+#    allocates its rings with gntalloc) carries 16 MiB each way between
 #    vchanpeer here and one in dom0.
 # 3. The server is killed with SIGKILL in the middle of a second transfer;
 #    once dom0 has let go, every grant is reclaimed and no memory is lost.
@@ -15,7 +15,7 @@ xgshr -n 16 -t 300
 me=$(xenstore-read domid)
 path=/local/domain/$me/data/vchan
 rm -f /tmp/v.sock
-vchanpeer listen /tmp/v.sock -n 64M -s 11 -r 22 -w > /tmp/vp1.out 2>&1 &
+vchanpeer listen /tmp/v.sock -n 16M -s 11 -r 22 -w > /tmp/vp1.out 2>&1 &
 vp=$!
 while [ ! -S /tmp/v.sock ]; do sleep 0.1; done
 vchan-socket-proxy -m server 0 $path /tmp/v.sock > /tmp/proxy.log 2>&1 &

@@ -8,7 +8,7 @@
 #   byte, the pages keep their data, and after dom0 unmaps every entry is
 #   reclaimed in the domU;
 # - libxenvchan through Xen's vchan-socket-proxy: server in the domU
-#   (gntalloc), client in dom0 (gntdev), 64 MiB each way, every byte
+#   (gntalloc), client in dom0 (gntdev), 16 MiB each way, every byte
 #   checked;
 # - the rig keeps each process's vector registers meanwhile (fpcheck);
 # - the domU's server is killed with SIGKILL in the middle of a transfer:
@@ -74,7 +74,7 @@ t0=$(date +%s)
 # The rig itself must keep each context's vector registers while the two
 # domains share the CPUs (glibc's memcpy moves the vchan data through them).
 fpcheck -p 2 -t 20 > /tmp/fpcheck.out 2>&1 &
-timeout 600 vchanpeer connect /tmp/vc.sock -n 64M -s 22 -r 11 > /tmp/vp1.out 2>&1
+timeout 600 vchanpeer connect /tmp/vc.sock -n 16M -s 22 -r 11 > /tmp/vp1.out 2>&1
 wait $!
 sed 's/^/gntalloc: /' /tmp/fpcheck.out
 case "$(tail -1 /tmp/fpcheck.out)" in
@@ -82,11 +82,11 @@ case "$(tail -1 /tmp/fpcheck.out)" in
 *) fail rig-vector-registers-survive-domain-switches "$(tail -1 /tmp/fpcheck.out)" ;;
 esac
 echo "gntalloc: vchan dom0: $(cat /tmp/vp1.out) ($(($(date +%s) - t0)) s)"
-want="sent 67108864 received 67108864 match ok"
-expect vchan-64MiB-each-way-dom0-side "$(cut -d" " -f2-7 /tmp/vp1.out)" "$want"
+want="sent 16777216 received 16777216 match ok"
+expect vchan-16MiB-each-way-dom0-side "$(cut -d" " -f2-7 /tmp/vp1.out)" "$want"
 wait_until 120 grep -q "XENRIG-VCHAN transfer1" $log
 echo "gntalloc: vchan domU: $(ga 'XENRIG-VCHAN transfer1')"
-expect vchan-64MiB-each-way-domU-side "$(ga 'XENRIG-VCHAN transfer1' | cut -d" " -f2-7)" "$want"
+expect vchan-16MiB-each-way-domU-side "$(ga 'XENRIG-VCHAN transfer1' | cut -d" " -f2-7)" "$want"
 
 wait_until 60 grep -q "XENRIG-VCHAN listening2" $log
 timeout 600 vchanpeer connect /tmp/vc.sock -n 256M -s 44 -r 33 > /tmp/vp2.out 2>&1
