@@ -478,7 +478,10 @@ impl Inner {
         }
         let sec = pages_per_section();
         let pages = (credit as u64).div_ceil(sec) * sec;
-        let Some(res) = Resource::allocate(pages << PAGE_SHIFT) else {
+        let Some(res) = pages
+            .checked_mul(1 << PAGE_SHIFT)
+            .and_then(Resource::allocate)
+        else {
             pr_err!("Cannot allocate new System RAM resource\n");
             return State::Canceled;
         };
@@ -576,7 +579,14 @@ fn balloon_thread(b: &'static Balloon) {
 }
 
 /// Sets the target in pages and wakes the balloon thread.
+/// The largest target the balloon keeps, in pages: far above any machine's memory, and small
+/// enough that no sum or difference of page counts, nor a count in bytes, overflows. Only
+/// `balloon_set_new_target()` (exported to C) can ask for more; sysfs and xenstore targets are
+/// bounded before they get here.
+const MAX_TARGET_PAGES: u64 = u64::MAX >> (PAGE_SHIFT + 2);
+
 fn set_target(target: u64) {
+    let target = target.min(MAX_TARGET_PAGES);
     let Some(b) = BALLOON.get() else {
         set_stat(Stat::TargetPages, target);
         return;

@@ -1222,6 +1222,11 @@ impl Driver {
     ///
     /// `frame` is memory the caller may lend until it ended access through the reference.
     unsafe fn grant_access(domid: DomId, frame: u64, readonly: bool) -> Result<Ref> {
+        // A frame the layout cannot hold (above 32 bits with v1) is refused before a
+        // reference is taken.
+        if !SHARED.holds(frame) {
+            return Err(EINVAL);
+        }
         let g = GrantTable::get().ok_or(ENOSPC)?;
         let r = g.table.lock().get_free(1)?;
         // SAFETY: `r` was just allocated for the caller; the frame is the caller's to lend
@@ -1231,7 +1236,8 @@ impl Driver {
     }
 
     /// [`Driver::grant_access`] for every frame of `frames`, the references allocated under
-    /// one lock: `refs[i]` grants `frames[i]`. None is granted if there are not enough.
+    /// one lock: `refs[i]` grants `frames[i]`. None is granted if there are not enough, or
+    /// (`EINVAL`) if the layout cannot hold one of the frames.
     ///
     /// # Safety
     ///
@@ -1246,6 +1252,9 @@ impl Driver {
         let count = u32::try_from(n).map_err(|_| EINVAL)?;
         if count == 0 {
             return Ok(());
+        }
+        if !frames.iter().take(n).all(|&f| SHARED.holds(f as u64)) {
+            return Err(EINVAL);
         }
         let g = GrantTable::get().ok_or(ENOSPC)?;
         {

@@ -386,7 +386,13 @@ impl SharedTable {
         (r.get() < self.capacity() && !entries.is_null()).then_some((entries, r.get() as usize))
     }
 
-    /// Lets `domid` access `frame` through entry `r`; returns `false` if `r` is not mapped.
+    /// Whether an entry of the current layout can hold `frame`: a v1 entry holds 32 bits.
+    pub fn holds(&self, frame: u64) -> bool {
+        matches!(self.version(), Version::V2) || u32::try_from(frame).is_ok()
+    }
+
+    /// Lets `domid` access `frame` through entry `r`; returns `false` if `r` is not mapped or
+    /// its entry cannot hold `frame` ([`SharedTable::holds`]): nothing is granted then.
     ///
     /// # Safety
     ///
@@ -401,6 +407,10 @@ impl SharedTable {
         let flags = GTF_PERMIT_ACCESS | if readonly { GTF_READONLY } else { 0 };
         match self.version() {
             Version::V1 => {
+                // Cut to 32 bits, the frame would be another page of this domain.
+                let Ok(frame) = u32::try_from(frame) else {
+                    return false;
+                };
                 let e = entries.cast::<bindings::grant_entry_v1>();
                 // SAFETY: `r` is below the capacity (checked), so the entry is mapped (type
                 // invariant). The domain id and frame are written before the flags, with a
@@ -409,7 +419,7 @@ impl SharedTable {
                 unsafe {
                     let e = e.add(r);
                     ptr::write_volatile(ptr::addr_of_mut!((*e).domid), domid);
-                    ptr::write_volatile(ptr::addr_of_mut!((*e).frame), frame as u32);
+                    ptr::write_volatile(ptr::addr_of_mut!((*e).frame), frame);
                     fence(Ordering::Release);
                     AtomicU16::from_ptr(ptr::addr_of_mut!((*e).flags))
                         .store(flags, Ordering::Release);
