@@ -55,12 +55,13 @@ BOOTS.update(DEBUG_ONLY)
 NOT_DEBUG = {"balloon-remap", "domu-hvm"}
 # What a run of every variant (tools/xenrig test, CI's 90 minutes on two cores) leaves out;
 # "tools/xenrig test c" or "test debug" runs them. c: the C drivers are upstream's, and these
-# two boots, the longest of the c variant (6-8 minutes each: C's guests zero every page they
+# boots, the longest of the c variant (2-8 minutes each: C's guests zero every page they
 # give back), test the C driver's guests, not this project's code, which rust and debug
 # run. debug: the scrub switch's command-line parsing and the Qubes initramfs hooks (shell),
-# whose ballooning and scrubbing every other debug boot runs.
-SKIPPED_IN_ALL = {"c": {"domu-hvm", "lifecycle"},
-                  "debug": {"scrub-qubes", "scrub-off", "scrub-invalid"}}
+# whose ballooning and scrubbing every other debug boot runs, and gntalloc-xen (3-4
+# minutes), whose gntalloc and gntdev paths gntalloc, grant-cross, lifecycle and soak run.
+SKIPPED_IN_ALL = {"c": {"domu-pvh", "domu-hvm", "lifecycle"},
+                  "debug": {"scrub-qubes", "scrub-off", "scrub-invalid", "gntalloc-xen"}}
 SUITES = {"all": list(BOOTS)}
 
 # Benchmarks: name -> dom0 boots (command line additions, suite). Each round
