@@ -195,26 +195,3 @@ for attempt in 1 2; do
 	cat $R
 	break
 done
-
-# Qubes' settings (init_on_alloc=1 init_on_free=1) with the Rust balloon's
-# early release turned off: the balloon driver gives the excess back after the
-# boot, which still ends at the target.
-C=/var/log/xen/console/guest-hvm2.log
-if [ "$(drivers)" = rust ]; then
-	if domu_start hvm2 256 1024 "init_on_alloc=1 init_on_free=1 xen_scrub_pages=0 xen_pod_release=0 xenrig.role=memwatch" hvm; then
-		wait_until 30 sh -c "tr -d '\r' < $C | grep -q XENRIG-DOMU-MEM"
-		expect domu-hvm-release-off-nothing-released "$(early)" 0
-		if wait_until 120 domu_mem_near hvm2 256; then
-			pass domu-hvm-release-off-at-target
-		else
-			fail domu-hvm-release-off-at-target "xl list: $(domu_mem hvm2) MiB, want 256"
-		fi
-		b=$(bad_lines $C)
-		if [ -z "$b" ]; then pass domu-hvm-release-off-log-clean; else fail domu-hvm-release-off-log-clean "$b"; fi
-	else
-		fail domu-hvm-release-off-at-target "hvm2 did not boot: $(tail -3 $C)"
-	fi
-	xl destroy hvm2 2>/dev/null
-	echo "--- hvm2 console (memory lines):"
-	tr -d '\r' < $C 2>/dev/null | grep -E 'xen: released|balloon|Run /init|XENRIG-DOMU' | tail -8 | sed 's/^/    /'
-fi
