@@ -578,13 +578,13 @@ fn balloon_thread(b: &'static Balloon) {
     }
 }
 
-/// Sets the target in pages and wakes the balloon thread.
 /// The largest target the balloon keeps, in pages: far above any machine's memory, and small
 /// enough that no sum or difference of page counts, nor a count in bytes, overflows. Only
 /// `balloon_set_new_target()` (exported to C) can ask for more; sysfs and xenstore targets are
 /// bounded before they get here.
 const MAX_TARGET_PAGES: u64 = u64::MAX >> (PAGE_SHIFT + 2);
 
+/// Sets the target in pages (at most [`MAX_TARGET_PAGES`]) and wakes the balloon thread.
 fn set_target(target: u64) {
     let target = target.min(MAX_TARGET_PAGES);
     let Some(b) = BALLOON.get() else {

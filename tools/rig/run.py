@@ -202,15 +202,15 @@ def boot(work, variant, name, extra_args, suite, timeout, echo, log_path):
                         print(line, flush=True)
                     if "XENRIG-START" in line:
                         started = True
-                        log.write(f"# +{time.monotonic() - t0:.1f} s\n")
                     elif "XENRIG-DONE" in line:
                         done = True
                     m = re.search(r"XENRIG: (PASS|FAIL) ([^\s:]+)(?:: (.*))?", line)
                     b = re.search(r"XENRIG-BENCH (\S+) ([0-9.]+)$", line)
-                    if m:
-                        results.append((m.group(1), m.group(2), m.group(3) or ""))
+                    if m or "XENRIG-START" in line:
                         # Host seconds since QEMU started: where a boot's time goes.
                         log.write(f"# +{time.monotonic() - t0:.1f} s\n")
+                    if m:
+                        results.append((m.group(1), m.group(2), m.group(3) or ""))
                     elif b:
                         bench.append((b.group(1), float(b.group(2))))
                     elif BAD_KERNEL_LINES.search(line):
