@@ -816,7 +816,11 @@ fn balloon_init() -> Result {
         return Err(ERANGE);
     }
 
-    if let Err(e) = kthread::run(c_str!("xen-balloon"), move || balloon_thread(b)) {
+    if let Err(e) = kthread::run(
+        c_str!("xen-balloon"),
+        move || balloon_thread(b),
+        kernel::built_in!(),
+    ) {
         pr_err!("xen-balloon thread could not be started, ballooning will not work!\n");
         return Err(e);
     }
@@ -910,7 +914,7 @@ fn watch_target() {
 static TARGET_WATCH: xenbus::Watch = xenbus::Watch::new(c_str!("memory/target"), watch_target);
 
 fn xenstore_ready() {
-    if TARGET_WATCH.register().is_err() {
+    if TARGET_WATCH.register(kernel::built_in!()).is_err() {
         pr_err!("Failed to set balloon watcher\n");
     }
 }
@@ -1118,8 +1122,8 @@ fn sysfs_init() {
     if DONE.swap(true, Ordering::AcqRel) {
         return;
     }
-    if let Err(e) = XEN_MEMORY.register(&GROUPS) {
+    if let Err(e) = XEN_MEMORY.register(&GROUPS, kernel::built_in!()) {
         pr_err!("Cannot register xen_memory device ({})\n", e.to_errno());
     }
-    XENSTORE_NOTIFIER.register();
+    XENSTORE_NOTIFIER.register(kernel::built_in!());
 }

@@ -48,9 +48,10 @@ use kernel::{
     delayed_work::StaticDelayedWork,
     error::code::*,
     global::Global,
-    kthread, module_attribute_group, new_spinlock_irq,
+    kthread, module_attribute_group, new_mutex, new_spinlock_irq,
     prelude::*,
     spinlock_irq::SpinLockIrq,
+    sync::Mutex,
     sysfs::{self, ModuleAttribute, ShowBuf},
     sysfs_emit,
     time::{Jiffies, HZ},
@@ -255,6 +256,17 @@ struct GrantTable {
 }
 
 static GNTTAB: Global<GrantTable> = Global::new();
+/// Serialises [`init`].
+static INIT_LOCK: Global<InitLock> = Global::new();
+
+/// What [`init`] keeps between calls.
+#[pin_data]
+struct InitLock {
+    /// The number of grant frames `gt::arch_init` reserved room for, once it succeeded: it must
+    /// run only once per boot, even if a later step of `init` fails.
+    #[pin]
+    reserved: Mutex<Option<u32>>,
+}
 static RECLAIM: StaticDelayedWork = StaticDelayedWork::new(reclaim);
 static BOOT_MAX_FRAMES: AtomicU32 = AtomicU32::new(0);
 
@@ -762,7 +774,12 @@ fn frames_need_64_bits() -> bool {
 }
 
 /// Selects the layout (`gnttab_request_version()`).
-fn request_version() {
+///
+/// # Safety
+///
+/// Nothing may use [`SHARED`] meanwhile, nor until the entries are mapped again: the table is not
+/// published yet, or it is between [`Driver::suspend`] and the end of [`Driver::resume`].
+unsafe fn request_version() {
     let mut want = if frames_need_64_bits() {
         Version::V2
     } else {
@@ -777,10 +794,11 @@ fn request_version() {
             other
         ),
     }
-    // SAFETY: Called before the table is set up and on resume, when nothing uses the entries;
-    // `SHARED` learns the new layout right after.
+    // SAFETY: Nothing uses `SHARED` until it is mapped again (safety requirements); it learns
+    // the new layout right after.
     let got = unsafe { gt::set_version(want) }.unwrap_or(Version::V1);
-    // SAFETY: As above; `got` is the layout the hypervisor now uses.
+    // SAFETY: Nothing uses `SHARED` meanwhile (safety requirements); `got` is the layout the
+    // hypervisor now uses.
     unsafe { SHARED.set_version(got) };
     pr_info!("Grant tables using version {} layout\n", got.number());
 }
@@ -801,10 +819,21 @@ fn setup(t: &mut Table) -> Result {
 }
 
 fn init() -> Result {
+    let lock = INIT_LOCK.get_or_init(
+        || {
+            Ok(try_pin_init!(InitLock {
+                reserved <- new_mutex!(None, "gnttab_init"),
+            }))
+        },
+        GFP_KERNEL,
+    )?;
+    let mut reserved = lock.reserved.lock();
     if GNTTAB.get().is_some() {
         return Ok(());
     }
-    request_version();
+    // SAFETY: The table is not published (checked above, under `INIT_LOCK`, which every
+    // initialisation holds until it has published it), so nothing else uses `SHARED`.
+    unsafe { request_version() };
     let max_frames = max_grant_frames();
     let max_refs = max_frames as usize * per_frame() as usize;
     let mut slots = KVec::with_capacity(max_refs.div_ceil(SLOTS_PER_CHUNK), GFP_KERNEL)?;
@@ -816,9 +845,14 @@ fn init() -> Result {
     bitmap.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
     let mut user = KVec::with_capacity(max_refs.div_ceil(64), GFP_KERNEL)?;
     user.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
-    // SAFETY: The first initialisation (checked above: `GNTTAB` is set below once it
-    // succeeds, and a failed `arch_init` leaves nothing behind to reuse).
-    unsafe { gt::arch_init(max_frames, status_frames(max_frames))? };
+    // `max_grant_frames()` never exceeds its first answer, for which the areas were reserved.
+    if reserved.is_none() {
+        // SAFETY: `arch_init` has not succeeded yet (`reserved` records it, under `INIT_LOCK`),
+        // and a failed one leaves nothing behind; no other `arch_gnttab_*` call comes before
+        // the table is set up below.
+        unsafe { gt::arch_init(max_frames, status_frames(max_frames))? };
+        *reserved = Some(max_frames);
+    }
 
     let mut t = Table {
         slots,
@@ -853,13 +887,14 @@ fn init() -> Result {
     }
     let size = t.size;
     t.set_free(NR_RESERVED_ENTRIES, size - NR_RESERVED_ENTRIES);
+    // Before the table is published, so that the first deferral can queue it.
+    RECLAIM.init(kernel::built_in!());
     GNTTAB.init(
         try_pin_init!(GrantTable {
             table <- new_spinlock_irq!(t, "gnttab_list_lock"),
         }),
         GFP_KERNEL,
     )?;
-    RECLAIM.init();
     pr_info!("Grant table initialized\n");
     Ok(())
 }
@@ -881,12 +916,18 @@ fn put_free_entry(r: Ref) {
 ///
 /// `user`: user space shared the page (gntalloc), so the deferral is expected and never
 /// reported.
-fn defer(r: Ref, page: Option<OwnedPage>, user: bool) {
+///
+/// # Safety
+///
+/// Access through `r` has not ended. If `page` is `None`, what entry `r` grants (if it is an
+/// entry of the table) is a frame that was lent through `r` as `grant_access*` require: memory
+/// that stays allocated until access through `r` ends.
+unsafe fn defer(r: Ref, page: Option<OwnedPage>, user: bool) {
     let Some(g) = GrantTable::get() else { return };
     let page = page.or_else(|| {
         let gfn = SHARED.frame(GrantRef::new(r)?)?;
-        // SAFETY: The frame entry `r` grants: a page of this domain its user lent and has not
-        // freed, since access through `r` has not ended.
+        // SAFETY: The frame entry `r` grants was lent through `r`, and access through `r` has
+        // not ended, so it is still allocated (safety requirements).
         unsafe { OwnedPage::get_by_gfn(gfn) }
     });
     let pfn = page.as_ref().map_or(u64::MAX, OwnedPage::pfn);
@@ -1195,7 +1236,9 @@ impl Driver {
     ///
     /// After [`Driver::suspend`], with nothing using the table concurrently.
     unsafe fn resume() -> Result {
-        request_version();
+        // SAFETY: After `suspend`, nothing uses the table until this returns (safety
+        // requirements).
+        unsafe { request_version() };
         let g = GrantTable::get().ok_or(ENODEV)?;
         let mut t = g.table.lock();
         setup(&mut t)
@@ -1306,7 +1349,9 @@ impl Driver {
                 if ended & (1 << i) != 0 {
                     drop(page);
                 } else {
-                    defer(r, page, true);
+                    // SAFETY: Access through `r` did not end; what it grants was lent through it
+                    // (safety requirements).
+                    unsafe { defer(r, page, true) };
                     deferred += 1;
                 }
             }
@@ -1337,13 +1382,16 @@ impl Driver {
 
     /// # Safety
     ///
-    /// As for [`Driver::try_end_access`].
+    /// As for [`Driver::try_end_access`]; and what `r` grants is what the caller lent through it
+    /// (`grant_access*`), still allocated.
     unsafe fn end_access(r: Ref, page: Option<OwnedPage>) {
         // SAFETY: By the safety requirements.
         if unsafe { Self::try_end_access(r) } {
             drop(page);
         } else {
-            defer(r, page, false);
+            // SAFETY: Access through `r` did not end; what it grants was lent through it (safety
+            // requirements).
+            unsafe { defer(r, page, false) };
         }
     }
 
@@ -1352,14 +1400,15 @@ impl Driver {
     ///
     /// # Safety
     ///
-    /// As for [`Driver::try_end_access`].
+    /// As for [`Driver::end_access`].
     unsafe fn end_access_user(r: Ref, page: Option<OwnedPage>) -> bool {
         // SAFETY: By the safety requirements.
         if unsafe { Self::try_end_access(r) } {
             drop(page);
             false
         } else {
-            defer(r, page, true);
+            // SAFETY: As in `end_access`.
+            unsafe { defer(r, page, true) };
             true
         }
     }
@@ -1587,7 +1636,7 @@ fn stats_init() -> Result {
     if GrantTable::get().is_none() && !xen::domain() {
         return Ok(());
     }
-    if let Err(e) = sysfs::add_module_group(c_str!("grant_table"), &STATS) {
+    if let Err(e) = sysfs::add_module_group(c_str!("grant_table"), &STATS, kernel::built_in!()) {
         pr_warn!(
             "cannot create /sys/module/grant_table/stats: {}\n",
             e.to_errno()

@@ -16,7 +16,10 @@
  * gnttab_map_refs(), gnttab_batch_map() and gnttab_batch_copy() can be
  * tested on a running guest; its file "status" makes them answer another
  * error instead (the GNTST_ code negated, 1 to 13), to test how callers
- * take a failed operation.
+ * take a failed operation. With CONFIG_XEN_GRANT_DMA_ALLOC, two more,
+ * fail_gnttab_dma_decrease and fail_gnttab_dma_increase, make Xen take or
+ * give back only the first frames of a DMA buffer (gnttab_dma_alloc_pages(),
+ * gnttab_dma_free_pages()), as if it had stopped early.
  */
 
 #include <linux/debugfs.h>
@@ -26,6 +29,7 @@
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <xen/grant_table.h>
+#include <xen/mem-reservation.h>
 #include <xen/xen.h>
 #ifdef CONFIG_X86
 #include <asm/xen/cpuid.h>
@@ -175,5 +179,56 @@ unsigned int xen_gnttab_ops_to_submit(unsigned int count, s16 *status)
 {
 	*status = GNTST_eagain;
 	return count;
+}
+#endif
+
+#ifdef CONFIG_XEN_GRANT_DMA_ALLOC
+#ifdef CONFIG_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(fail_gnttab_dma_decrease);
+static DECLARE_FAULT_ATTR(fail_gnttab_dma_increase);
+
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static int __init fail_gnttab_dma_debugfs(void)
+{
+	struct dentry *dir;
+
+	dir = fault_create_debugfs_attr("fail_gnttab_dma_decrease", NULL,
+					&fail_gnttab_dma_decrease);
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+	dir = fault_create_debugfs_attr("fail_gnttab_dma_increase", NULL,
+					&fail_gnttab_dma_increase);
+	return PTR_ERR_OR_ZERO(dir);
+}
+late_initcall(fail_gnttab_dma_debugfs);
+#endif
+
+/* How many of @count frames to hand Xen: fewer when the attribute fires. */
+static int xen_gnttab_dma_frames(bool increase, int count)
+{
+	struct fault_attr *attr = increase ? &fail_gnttab_dma_increase :
+					     &fail_gnttab_dma_decrease;
+
+	if (count > 0 && should_fail(attr, 1))
+		return get_random_u32_below(count);
+	return count;
+}
+#else
+static int xen_gnttab_dma_frames(bool increase, int count)
+{
+	return count;
+}
+#endif
+
+int xen_gnttab_dma_decrease(int count, xen_pfn_t *frames)
+{
+	count = xen_gnttab_dma_frames(false, count);
+	return xenmem_reservation_decrease(count, frames);
+}
+
+int xen_gnttab_dma_increase(int count, xen_pfn_t *frames)
+{
+	count = xen_gnttab_dma_frames(true, count);
+	return xenmem_reservation_increase(count, frames);
 }
 #endif

@@ -24,6 +24,16 @@ void xen_gnttab_page_clear_foreign(struct page *page);
  * unless the attribute's "status" file says otherwise; never GNTST_okay).
  */
 unsigned int xen_gnttab_ops_to_submit(unsigned int count, s16 *status);
+#ifdef CONFIG_XEN_GRANT_DMA_ALLOC
+/*
+ * xenmem_reservation_decrease() and xenmem_reservation_increase() for the
+ * frames of a DMA buffer: Xen is asked for fewer of @count when
+ * fail_gnttab_dma_decrease or fail_gnttab_dma_increase fires. Returns how
+ * many of the first frames Xen took or populated, or a negative error.
+ */
+int xen_gnttab_dma_decrease(int count, xen_pfn_t *frames);
+int xen_gnttab_dma_increase(int count, xen_pfn_t *frames);
+#endif
 #ifdef CONFIG_XEN_UNPOPULATED_ALLOC
 /* The link of the page cache: page->zone_device_data. */
 void *xen_gnttab_page_zone_device_data(struct page *page);

@@ -867,49 +867,89 @@ pub unsafe extern "C" fn gnttab_foreach_grant(
 pub mod dma {
     use super::*;
 
-    /// Logs that Xen did not give back every frame of a DMA buffer (as C, at debug level).
-    fn report_increase_failed() {
-        kernel::pr_debug!("Failed to increase reservation for DMA buffer\n");
+    extern "C" {
+        // Defined in `grant_table_exports.c`, built in and not exported (`grant_table_rust.h`):
+        // `xenmem_reservation_decrease()` / `_increase()` behind the fault attributes
+        // `fail_gnttab_dma_decrease` / `fail_gnttab_dma_increase`.
+        fn xen_gnttab_dma_decrease(count: c_int, frames: *mut Frame) -> c_int;
+        fn xen_gnttab_dma_increase(count: c_int, frames: *mut Frame) -> c_int;
+    }
+
+    /// Takes back from Xen the first `taken` frames of the buffer `a` describes and frees the
+    /// buffer; the other frames were never given to Xen, and their mappings are restored.
+    ///
+    /// Returns `false`, leaking the buffer with a warning, if Xen does not give every frame
+    /// back: the DMA allocator must never get a page without memory behind it.
+    ///
+    /// # Safety
+    ///
+    /// `a` describes a buffer from `dma_alloc_attrs()` whose `pages` and `frames` arrays hold
+    /// `nr_pages` entries; frames `taken..nr_pages` still hold the frames of their pages
+    /// (`xen_page_to_gfn()`), whose mappings were reset; nothing else uses the buffer.
+    unsafe fn give_back_and_free(a: &mut bindings::gnttab_dma_alloc_args, taken: usize) -> bool {
+        let n = a.nr_pages.max(0) as usize;
+        let taken = taken.min(n);
+        // SAFETY: Both arrays hold `n` entries; frames `taken..n` are those of their pages,
+        // which Xen never took (safety requirements), so mapping them again restores them.
+        unsafe {
+            bindings::xenmem_reservation_va_mapping_update(
+                (n - taken) as c_ulong,
+                a.pages.add(taken),
+                a.frames.add(taken),
+            );
+        }
+        for i in 0..taken {
+            // SAFETY: `pages` and `frames` hold `n > i` entries; the page is valid.
+            unsafe { *a.frames.add(i) = bindings::page_to_xen_pfn(*a.pages.add(i)) };
+        }
+        // SAFETY: The first `taken` frames name pages of this buffer that Xen took.
+        let got = unsafe { xen_gnttab_dma_increase(taken as c_int, a.frames) };
+        let got = got.clamp(0, taken as c_int) as usize;
+        // SAFETY: Xen populated the first `got` frames, in order.
+        unsafe {
+            bindings::xenmem_reservation_va_mapping_update(got as c_ulong, a.pages, a.frames)
+        };
+        if got != taken {
+            kernel::pr_warn!(
+                "leaking a DMA buffer of {} pages: Xen gave back only {} of its {} frames\n",
+                n,
+                got,
+                taken
+            );
+            return false;
+        }
+        let size = n << bindings::PAGE_SHIFT;
+        let attrs = if a.coherent {
+            0
+        } else {
+            bindings::DMA_ATTR_WRITE_COMBINE as c_ulong
+        };
+        // SAFETY: Every page of the buffer has memory behind it again and is mapped as before;
+        // the buffer came from `dma_alloc_attrs()` with these arguments.
+        unsafe { bindings::dma_free_attrs(a.dev, size, a.vaddr, a.dev_bus_addr, attrs) };
+        true
     }
 
     /// `gnttab_dma_free_pages()`.
     ///
     /// # Safety
     ///
-    /// `args` describes a buffer from `gnttab_dma_alloc_pages()`.
+    /// `args` describes a buffer from `gnttab_dma_alloc_pages()`, which nobody uses any more.
     #[no_mangle]
     pub unsafe extern "C" fn gnttab_dma_free_pages(
         args: *mut bindings::gnttab_dma_alloc_args,
     ) -> c_int {
-        // SAFETY: By the safety requirements: `pages` and `frames` hold `nr_pages` entries.
-        unsafe {
-            let a = &mut *args;
-            gnttab_pages_clear_private(a.nr_pages, a.pages);
-            let n = a.nr_pages.max(0) as usize;
-            for i in 0..n {
-                *a.frames.add(i) = bindings::page_to_xen_pfn(*a.pages.add(i));
-            }
-            let got = bindings::xenmem_reservation_increase(a.nr_pages, a.frames);
-            let ret = if got != a.nr_pages {
-                report_increase_failed();
-                EFAULT.to_errno()
-            } else {
-                0
-            };
-            bindings::xenmem_reservation_va_mapping_update(n as c_ulong, a.pages, a.frames);
-            let size = n << bindings::PAGE_SHIFT;
-            if a.coherent {
-                bindings::dma_free_attrs(a.dev, size, a.vaddr, a.dev_bus_addr, 0);
-            } else {
-                bindings::dma_free_attrs(
-                    a.dev,
-                    size,
-                    a.vaddr,
-                    a.dev_bus_addr,
-                    bindings::DMA_ATTR_WRITE_COMBINE as c_ulong,
-                );
-            }
-            ret
+        // SAFETY: By the safety requirements.
+        let a = unsafe { &mut *args };
+        let n = a.nr_pages.max(0) as usize;
+        // SAFETY: `pages` holds `n` pages of the buffer, given to Xen entirely by
+        // `gnttab_dma_alloc_pages()`, which nobody uses (safety requirements).
+        unsafe { gnttab_pages_clear_private(a.nr_pages, a.pages) };
+        // SAFETY: As above: Xen took all `n` frames.
+        if unsafe { give_back_and_free(a, n) } {
+            0
+        } else {
+            EFAULT.to_errno()
         }
     }
 
@@ -960,20 +1000,22 @@ pub mod dma {
             }
         }
         // SAFETY: As above.
-        let ret = unsafe {
+        let taken = unsafe {
             bindings::xenmem_reservation_va_mapping_reset(n as c_ulong, a.pages);
-            bindings::xenmem_reservation_decrease(a.nr_pages, a.frames)
+            xen_gnttab_dma_decrease(a.nr_pages, a.frames)
         };
-        let ret = if ret != a.nr_pages {
+        if taken != a.nr_pages {
             kernel::pr_debug!("Failed to decrease reservation for DMA buffer\n");
-            EFAULT.to_errno()
-        } else {
-            // SAFETY: `pages` holds `n` valid pages.
-            unsafe { gnttab_pages_set_private(a.nr_pages, a.pages) }
-        };
+            // SAFETY: Xen took the first `taken` frames, in order; the others still hold the
+            // frames of their pages. The buffer is not handed out.
+            unsafe { give_back_and_free(a, taken.max(0) as usize) };
+            return EFAULT.to_errno();
+        }
+        // SAFETY: `pages` holds `n` valid pages.
+        let ret = unsafe { gnttab_pages_set_private(a.nr_pages, a.pages) };
         if ret < 0 {
-            // SAFETY: `args` describes the buffer allocated above.
-            unsafe { gnttab_dma_free_pages(args) };
+            // SAFETY: Xen took every frame; the buffer is not handed out.
+            unsafe { give_back_and_free(a, n) };
         }
         ret
     }

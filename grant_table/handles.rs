@@ -157,11 +157,19 @@ impl OwnedPage {
     ///
     /// # Safety
     ///
-    /// `gfn` must be a frame of this domain backed by a `struct page` that stays allocated while
-    /// the reference is taken: a frame this domain granted and has not freed.
+    /// If `gfn` is a frame of this domain backed by a `struct page`, that page must stay
+    /// allocated while the reference is taken: a frame this domain granted and has not freed.
+    /// Returns `None` for a frame without a `struct page` (not RAM of this domain).
     pub(crate) unsafe fn get_by_gfn(gfn: u64) -> Option<Self> {
-        // SAFETY: `gfn` maps to an allocated page of this domain (safety requirements).
-        let page = unsafe { bindings::pfn_to_page(bindings::gfn_to_pfn(gfn as c_ulong)) };
+        // SAFETY: Translating a frame number reads the physical-to-machine tables only.
+        let pfn = unsafe { bindings::gfn_to_pfn(gfn as c_ulong) };
+        // SAFETY: `pfn_valid()` only looks the number up in the memory map.
+        if !unsafe { bindings::pfn_valid(pfn) } {
+            return None;
+        }
+        // SAFETY: `pfn` has a `struct page` (checked above), an allocated page of this domain
+        // (safety requirements).
+        let page = unsafe { bindings::pfn_to_page(pfn) };
         let page = NonNull::new(page)?;
         // SAFETY: A valid, allocated page: taking a reference is allowed.
         unsafe { bindings::get_page(page.as_ptr()) };

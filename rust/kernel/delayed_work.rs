@@ -8,7 +8,7 @@
 //! A built-in driver that retries something later (a reclaim pass a second from now) needs a
 //! `struct delayed_work` in a `static` and a plain function to run: [`StaticDelayedWork`].
 
-use crate::{bindings, time::Jiffies, types::Opaque};
+use crate::{bindings, global::BuiltIn, time::Jiffies, types::Opaque};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// `init` has not started.
@@ -19,6 +19,9 @@ const INITIALISING: u8 = 1;
 const READY: u8 = 2;
 
 /// A `static` delayed work item that runs a function on the unbound system workqueue.
+///
+/// Nothing cancels it when its code goes away, so only built-in code may initialise one (see
+/// [`BuiltIn`]); until then it cannot be queued.
 ///
 /// # Invariants
 ///
@@ -64,7 +67,7 @@ impl StaticDelayedWork {
     ///
     /// When this returns, the work item is initialised: a call racing with the first one waits
     /// (spinning) until that one has finished.
-    pub fn init(&'static self) {
+    pub fn init(&'static self, _built_in: BuiltIn) {
         match self.state.compare_exchange(
             UNINIT,
             INITIALISING,
@@ -72,7 +75,8 @@ impl StaticDelayedWork {
             Ordering::Acquire,
         ) {
             Ok(_) => {
-                // SAFETY: `dwork` lives forever and never moves (`&'static self`). This call moved
+                // SAFETY: `dwork` lives forever and never moves (`&'static self`), and neither it
+                // nor `func` is ever freed (`BuiltIn`: the caller is built into the kernel). This call moved
                 // `state` from `UNINIT` to `INITIALISING`, so it is the only one that initialises
                 // `dwork`, and by the type invariant nothing else touches `dwork` before `state`
                 // is `READY`, which happens only below.

@@ -6,6 +6,11 @@
 //! registered with C subsystems) need their state reachable from a `static`. [`Global`] holds a
 //! pinned, heap-allocated object that is initialised once and then lives for the rest of the
 //! kernel's life, so shared references to it are `'static`.
+//!
+//! Handing C a `static` or a function for the rest of the kernel's life, with no way to take it
+//! back (a xenstore watch, a system device, a kernel thread), is only sound for code that is never
+//! unloaded: in a loadable module, `'static` lasts until `rmmod`. Functions that do so take a
+//! [`BuiltIn`], which [`built_in!`](crate::built_in) gives to built-in code only.
 
 use crate::{
     alloc::{Flags, KBox},
@@ -106,4 +111,51 @@ impl<T: Sync + 'static> Default for Global<T> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Proof that the code holding it is built into the kernel image.
+///
+/// The code and the `static`s of built-in code are never freed, so for it `'static` means the
+/// rest of the kernel's life. In a loadable module they are freed by `rmmod`: a function that
+/// gives C a `'static` object or callback to keep for good (and cannot take it back) would let C
+/// use freed memory or run freed code once the module is gone. Such functions take a `BuiltIn`.
+///
+/// Obtained with [`built_in!`](crate::built_in), which does not compile in a module.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::global::BuiltIn;
+///
+/// fn start(_built_in: BuiltIn) {}
+/// start(kernel::built_in!());
+/// ```
+#[derive(Clone, Copy)]
+pub struct BuiltIn(());
+
+impl BuiltIn {
+    /// Creates the proof; [`built_in!`](crate::built_in) is the safe way.
+    ///
+    /// # Safety
+    ///
+    /// The code of the caller's crate and its `static`s are never freed: the crate is built into
+    /// the kernel image (its `.init` sections aside, which nothing here hands out).
+    #[doc(hidden)]
+    pub const unsafe fn new_unchecked() -> Self {
+        Self(())
+    }
+}
+
+/// Gives a [`BuiltIn`] to code built into the kernel; in a loadable module (`cfg(MODULE)`, set
+/// by Kbuild for every object of a module) it does not compile.
+#[macro_export]
+macro_rules! built_in {
+    () => {{
+        #[cfg(MODULE)]
+        ::core::compile_error!("only code built into the kernel gets a `BuiltIn`");
+        // SAFETY: Kbuild compiles every crate of a loadable module with `--cfg MODULE`, so this
+        // crate, which compiled, is built into the kernel image: its code and its `static`s are
+        // never freed.
+        unsafe { $crate::global::BuiltIn::new_unchecked() }
+    }};
 }

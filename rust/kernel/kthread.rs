@@ -9,6 +9,7 @@ use crate::{
     bindings,
     error::{from_err_ptr, Result},
     ffi::{c_int, c_void},
+    global::BuiltIn,
     str::CStr,
     task::Task,
 };
@@ -26,10 +27,15 @@ unsafe extern "C" fn trampoline<F: FnOnce() + Send + 'static>(arg: *mut c_void) 
 }
 
 /// Starts a kernel thread called `name` that runs `f`.
-pub fn run<F: FnOnce() + Send + 'static>(name: &'static CStr, f: F) -> Result {
+///
+/// Nothing stops the thread from the outside, so only built-in code, whose code is never freed,
+/// may start one (see [`BuiltIn`]).
+pub fn run<F: FnOnce() + Send + 'static>(name: &'static CStr, f: F, _built_in: BuiltIn) -> Result {
     let raw = KBox::into_raw(KBox::new(Some(f), GFP_KERNEL)?);
     // SAFETY: The trampoline matches the thread function type and takes ownership of `raw`;
-    // the format is a plain `%s` for the NUL-terminated `name`.
+    // the format is a plain `%s` for the NUL-terminated `name`. The thread may run for the rest
+    // of the kernel's life: the trampoline, `f`'s code and `name` are never freed (`BuiltIn`: the
+    // caller is built into the kernel, and so is this crate).
     let task = unsafe {
         bindings::kthread_create_on_node(
             Some(trampoline::<F>),

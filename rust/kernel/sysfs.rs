@@ -27,6 +27,7 @@ use crate::{
     bindings,
     error::{code::EBUSY, to_result, Result},
     ffi::c_char,
+    global::BuiltIn,
     str::CStr,
 };
 use core::{
@@ -210,11 +211,14 @@ impl ModuleAttribute {
 
 /// Adds `group` to `/sys/module/NAME/`, the directory of built-in code with parameters.
 ///
+/// The group is never removed, so only built-in code may add one (see [`BuiltIn`]).
+///
 /// The directory exists from `late_initcall` on (`param_sysfs_builtin_init()`), and only for
 /// names that have a parameter with a sysfs file. Fails with `ENOENT` otherwise. May sleep.
 pub fn add_module_group(
     name: &'static CStr,
     group: &'static AttributeGroup<ModuleAttribute>,
+    _built_in: BuiltIn,
 ) -> Result {
     // SAFETY: `module_kset` is a pointer that is set once during boot (it may be null before
     // that, checked below); the volatile read, as C's `READ_ONCE()`, copes with that write.
@@ -231,7 +235,9 @@ pub fn add_module_group(
     // SAFETY: `kobj` is a live kobject (we hold a reference). It is in `module_kset`, so it is
     // the kobject of a `struct module_kobject`, whose sysfs operations expect
     // `struct module_attribute`s: by the type invariants of `AttributeGroup<ModuleAttribute>`,
-    // `group` lists only those (of `ModuleAttribute`s), and it is `'static`.
+    // `group` lists only those (of `ModuleAttribute`s), and it is `'static`. The files stay for
+    // the rest of the kernel's life: the group, its attributes and their functions are never
+    // freed (`BuiltIn`: the caller is built into the kernel).
     to_result(unsafe { bindings::sysfs_create_group(kobj, group.as_ptr()) })
 }
 
@@ -442,6 +448,8 @@ macro_rules! attribute_groups {
 }
 
 /// A subsystem under `/sys/devices/system/NAME/` with one device `NAME0`, living forever.
+///
+/// It is never unregistered, so only built-in code may register one (see [`BuiltIn`]).
 pub struct SystemDevice {
     bus: UnsafeCell<bindings::bus_type>,
     dev: UnsafeCell<bindings::device>,
@@ -476,6 +484,7 @@ impl SystemDevice {
     pub fn register<const N: usize>(
         &'static self,
         groups: &'static PtrList<bindings::attribute_group, DeviceAttribute, N>,
+        _built_in: BuiltIn,
     ) -> Result {
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
@@ -495,7 +504,8 @@ impl SystemDevice {
         // SAFETY: `dev` is a zero-initialised `'static` device prepared above. Its `groups` is a
         // `'static` NULL-terminated list of groups of `DeviceAttribute`s only (type invariants
         // of `PtrList` and `AttributeGroup`), so every file gets the `struct device_attribute`
-        // that the device's sysfs operations expect.
+        // that the device's sysfs operations expect. The device, the groups and the attributes'
+        // functions are never freed (`BuiltIn`: the caller is built into the kernel).
         let ret = unsafe { bindings::device_register(dev) };
         if ret != 0 {
             // SAFETY: Registered above and not in use by a device.

@@ -75,17 +75,25 @@ pub fn num_physpages() -> u64 {
     unsafe { bindings::get_num_physpages() as u64 }
 }
 
+/// The `xen_scrub_pages` switch, accessed the way its Rust definition does (`BoolParam`).
+fn scrub_switch() -> &'static core::sync::atomic::AtomicBool {
+    // SAFETY: `xen_scrub_pages` is a C `bool` (0 or 1, the bit validity and alignment of
+    // `AtomicBool`) that lives for the whole run. Rust code only ever accesses it atomically
+    // (here, and as the `AtomicBool` of `drivers/xen/rust/scrub.rs`); C code reads and writes it
+    // with single byte accesses (the parameter parser, `DEVICE_BOOL_ATTR`), which cannot tear.
+    unsafe {
+        core::sync::atomic::AtomicBool::from_ptr(core::ptr::addr_of_mut!(bindings::xen_scrub_pages))
+    }
+}
+
 /// Whether pages are cleared before they go back to Xen (the `xen_scrub_pages` switch).
 pub fn scrub_enabled() -> bool {
-    // SAFETY: A byte written with single stores (command line, sysfs); a volatile read does
-    // not tear.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::xen_scrub_pages)) }
+    scrub_switch().load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// Turns the `xen_scrub_pages` switch on or off.
 pub fn set_scrub_enabled(on: bool) {
-    // SAFETY: As in `scrub_enabled`; a single byte store.
-    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(bindings::xen_scrub_pages), on) };
+    scrub_switch().store(on, core::sync::atomic::Ordering::Relaxed);
 }
 
 /// Pages cleared by the scrub since boot (`xenmem_scrubbed_pages`).

@@ -8,6 +8,7 @@ use crate::{
     bindings,
     error::{code::EBUSY, to_result, Result},
     ffi::c_char,
+    global::BuiltIn,
     str::CStr,
 };
 use core::{
@@ -32,7 +33,10 @@ pub fn read_u64(dir: &CStr, node: &CStr) -> Option<u64> {
     (n == 1).then_some(value)
 }
 
-/// A watch on a xenstore node, for a `static`.
+/// A watch on a xenstore node, for a `static` of built-in code.
+///
+/// A registered watch is never unregistered, so only built-in code may register one (see
+/// [`BuiltIn`]).
 ///
 /// # Invariants
 ///
@@ -85,21 +89,26 @@ impl Watch {
     ///
     /// Only the first call registers the watch; later calls fail with `EBUSY`, even if the first
     /// one failed. May sleep.
-    pub fn register(&'static self) -> Result {
+    pub fn register(&'static self, _built_in: BuiltIn) -> Result {
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
         // INVARIANT: This is the call that set `registered`, so the watch is handed to xenbus
         // once.
-        // SAFETY: The watch is `'static`, never moves, and by the type invariant it is not on the
-        // xenbus watch list: it has never been registered before (only the call that set
+        // SAFETY: The watch is `'static`, and its code and memory are never freed (`BuiltIn`: the
+        // caller is built into the kernel). It never moves, and by the type invariant it is not on
+        // the xenbus watch list: it has never been registered before (only the call that set
         // `registered` gets here). Its callback is `watch_trampoline` and its node name lives
         // forever. xenbus initialises the list linkage.
         to_result(unsafe { bindings::register_xenbus_watch(self.watch.get()) })
     }
 }
 
-/// A callback run once xenstore is available (at once if it already is), for a `static`.
+/// A callback run once xenstore is available (at once if it already is), for a `static` of
+/// built-in code.
+///
+/// A registered notifier is never unregistered, so only built-in code may register one (see
+/// [`BuiltIn`]).
 ///
 /// # Invariants
 ///
@@ -149,13 +158,14 @@ impl XenstoreNotifier {
     /// Registers the notifier; only the first call does, later calls do nothing.
     ///
     /// If xenstore is already up, the callback runs at once, from this call. May sleep.
-    pub fn register(&'static self) {
+    pub fn register(&'static self, _built_in: BuiltIn) {
         if self.registered.swap(true, Ordering::AcqRel) {
             return;
         }
         // INVARIANT: This is the call that set `registered`, so the notifier is handed to xenbus
         // once.
-        // SAFETY: The notifier block is `'static` and never moves. By the type invariant it has
+        // SAFETY: The notifier block is `'static` and never moves, and neither it nor its callback
+        // is ever freed (`BuiltIn`: the caller is built into the kernel). By the type invariant it has
         // never been registered (only the call that set `registered` gets here), so it is not on
         // the xenstore notifier chain yet. Its callback is `notifier_trampoline`, which expects
         // the block of a `XenstoreNotifier`.

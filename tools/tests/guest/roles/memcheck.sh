@@ -16,6 +16,49 @@ while [ "$(cat $B/info/current_kb)" != "$(cat $B/target_kb)" ] && [ $i -lt 600 ]
 	sleep 0.5
 	i=$((i + 1))
 done
+# gntdev's DMA buffers (gnttab_dma_alloc_pages(), gnttab_dma_free_pages())
+# while Xen takes or gives back only part of their frames (the fault
+# attributes fail_gnttab_dma_decrease and fail_gnttab_dma_increase, debug
+# kernel), before the pattern below checks that no free page lacks memory.
+# dom0 reads Xen's page count of this domain before and after: the guest
+# says "XENRIG-DOMU-DMABUF ready" and waits for xenstore's data/dma to say
+# "go", prints what gntdma saw, writes "done" there and waits for "checked".
+# "XENRIG-DOMU-DMABUF none" when the kernel has no such attributes.
+D=/sys/kernel/debug
+mount -t debugfs debugfs $D 2>/dev/null
+if [ -d $D/fail_gnttab_dma_decrease ] && [ -e /dev/xen/gntdev ]; then
+	dma_wait() {
+		local w=0
+		while [ "$(xenstore-read data/dma 2>/dev/null)" != "$1" ]; do
+			[ $w -ge 1200 ] && return 1
+			sleep 0.5
+			w=$((w + 1))
+		done
+	}
+	# dma_faults ATTR TIMES RUNS: gntdma while ATTR fires on the next TIMES
+	# calls; prints gntdma's line and fired=N.
+	dma_faults() {
+		local a=$D/$1
+		echo 0 > $a/verbose
+		echo 1 > $a/interval
+		echo "$2" > $a/times
+		echo 100 > $a/probability
+		out=$(gntdma -n 16 -r "$3" 2>&1 | tail -1)
+		echo 0 > $a/probability
+		echo "$out fired=$(($2 - $(cat $a/times)))"
+	}
+	echo "XENRIG-DOMU-DMABUF ready"
+	if dma_wait go; then
+		echo "XENRIG-DOMU-DMABUF plain $(gntdma -n 16 -r 4 2>&1 | tail -1)"
+		echo "XENRIG-DOMU-DMABUF decrease $(dma_faults fail_gnttab_dma_decrease 6 6)"
+		echo "XENRIG-DOMU-DMABUF increase $(dma_faults fail_gnttab_dma_increase 2 2)"
+		echo "XENRIG-DOMU-DMABUF after $(gntdma -n 16 -r 2 2>&1 | tail -1)"
+		xenstore-write data/dma done
+		dma_wait checked
+	fi
+else
+	echo "XENRIG-DOMU-DMABUF none"
+fi
 avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
 out=$(memfill $((avail * 3 / 4)) 2>&1)
 case $out in
@@ -23,7 +66,6 @@ case $out in
 *) echo "XENRIG-DOMU-MEMCHECK BAD $out" ;;
 esac
 if grep -q xenrig.grantfaults=1 /proc/cmdline &&
-	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
 	[ -d /sys/kernel/debug/fail_grant_op ]; then
 	. /tests/grantfaults.sh
 	GS=/sys/module/grant_table/stats

@@ -14,9 +14,11 @@
 # mapping or fail the copy segment and leave its destination unchanged; then
 # while the page and slab allocations of the process sharing and mapping
 # fail. After each, no reference stays used or deferred and gntdev's pages
-# are back in the balloon. The PVH domU (memcheck role) runs the grant
-# faults too, on the auto-translated paths, only with xenrig.grantfaults=1
-# on dom0's command line (see below: an open defect).
+# are back in the balloon. The PVH domU (memcheck role) also makes and frees
+# gntdev's DMA buffers while Xen takes or gives back only part of their
+# frames (fail_gnttab_dma_decrease, fail_gnttab_dma_increase). It runs the
+# grant faults too, on the auto-translated paths, only with
+# xenrig.grantfaults=1 on dom0's command line (see below: an open defect).
 
 F=/sys/kernel/debug/fail_xen_reservation
 FG=/sys/kernel/debug/fail_grant_op
@@ -220,6 +222,46 @@ faults_main() {
 			pass domu-faults-early-release-stopped-at-partial-batch
 		else
 			fail domu-faults-early-release-stopped-at-partial-batch "released '$rel' MiB early, want 128 to 254"
+		fi
+		# gntdev's DMA buffers in the domU (memcheck role) while Xen takes
+		# (fail_gnttab_dma_decrease) or gives back (..._increase) only part
+		# of their frames: a buffer Xen took part of is refused (ENOMEM)
+		# and the part given back, one Xen gave back only part of is
+		# leaked with a warning; Xen's page count of the domain moves by
+		# exactly the frames leaked, and the pattern below finds no free
+		# page without memory behind it.
+		if wait_console "XENRIG-DOMU-DMABUF [rn]" 900 &&
+			grep -q "XENRIG-DOMU-DMABUF ready" $C; then
+			id=$(xl domid pvf)
+			n0=$(xen_nr_pages "$id")
+			xenstore-write /local/domain/$id/data/dma go
+			wait_console "XENRIG-DOMU-DMABUF after" 300
+			n1=$(xen_nr_pages "$id")
+			xenstore-write /local/domain/$id/data/dma checked
+			dma() { tr -d '\r' < $C | sed -n "s/.*XENRIG-DOMU-DMABUF $1 //p" | tail -1; }
+			# "leaking a DMA buffer of N pages: Xen gave back only G of its T frames"
+			leaked=$(tr -d '\r' < $C | sed -n 's/.*leaking a DMA buffer of [0-9]* pages: Xen gave back only \([0-9]*\) of its \([0-9]*\) frames.*/\2 \1/p' |
+				awk '{ n += $1 - $2; b++ } END { print n + 0, b + 0 }')
+			echo "faults: DMA buffers: plain: $(dma plain); decrease: $(dma decrease); increase: $(dma increase); after: $(dma after); leaked (frames buffers): $leaked; Xen's nr_pages $n0 -> $n1"
+			expect domu-dma-buffers-made-and-freed "$(dma plain)" "gntdma: runs=4 mapfail=4 allocfail=0 ok=0 other=0"
+			d=$(dma decrease)
+			if [ "$(field fired "$d")" = 6 ] && [ "$(field allocfail "$d")" = 6 ] &&
+				[ "$(field other "$d")" = 0 ]; then
+				pass domu-dma-partial-decrease-refused
+			else
+				fail domu-dma-partial-decrease-refused "$d (want allocfail=6 fired=6)"
+			fi
+			d=$(dma increase)
+			if [ "$(field fired "$d")" = 2 ] && [ "$(field mapfail "$d")" = 2 ] &&
+				[ "${leaked#* }" = 2 ]; then
+				pass domu-dma-partial-increase-leaks-buffer
+			else
+				fail domu-dma-partial-increase-leaks-buffer "$d, $leaked (frames buffers) leaked, want 2 buffers"
+			fi
+			expect domu-dma-buffers-after-faults "$(dma after)" "gntdma: runs=2 mapfail=2 allocfail=0 ok=0 other=0"
+			expect domu-dma-xen-count-moves-by-leaked-frames "$((n1 - n0))" "$((0 - ${leaked% *}))"
+		else
+			fail domu-dma-ran "$(grep -a -m1 'XENRIG-DOMU-DMABUF' $C || echo 'no XENRIG-DOMU-DMABUF line')"
 		fi
 		if wait_console XENRIG-DOMU-MEMCHECK 600; then
 			if grep -q "XENRIG-DOMU-MEMCHECK ok" $C; then pass domu-faults-free-memory-backed
