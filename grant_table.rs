@@ -1043,7 +1043,11 @@ fn reclaim() {
             let bit = 1u16 << level;
             if t.full_look & bit != 0 {
                 t.full_look &= !bit;
-                (f.len, retry_delay(level))
+                // All of it now, then slices again at their pace: should the other domain still
+                // be unmapping, the next slice sees it within about `SWEEP_MS`, rather than the
+                // level waiting its whole delay. Only a look that reclaimed enough asks for a
+                // whole look, so a backlog nobody unmaps is looked at as before.
+                (f.len, sweep(level, f.len).1)
             } else {
                 sweep(level, f.len)
             }
