@@ -655,6 +655,7 @@ fn balloon() -> Result<&'static Balloon> {
             }? Error))
         },
         GFP_KERNEL,
+        kernel::built_in!(),
     )
 }
 

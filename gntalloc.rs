@@ -282,8 +282,10 @@ impl Block {
         gfp: kernel::alloc::Flags,
         mut f: impl FnMut(GrefHandle),
     ) -> Result {
-        let unreserve = |made: usize| {
-            SHARED_PAGES.fetch_sub((n - made) as u32, Ordering::Relaxed);
+        // `received` pages came (at most `n`): each of them gives its share back itself, when
+        // it is given up; the others' shares go back here.
+        let unreserve = |received: usize| {
+            SHARED_PAGES.fetch_sub(n.saturating_sub(received) as u32, Ordering::Relaxed);
         };
         if n == 0 {
             return Ok(());
@@ -305,13 +307,20 @@ impl Block {
         let raw = KBox::into_raw(block);
         // SAFETY: `KBox::into_raw` never returns null.
         let at = unsafe { NonNull::new_unchecked(raw) };
-        let fail = move |made: usize| {
-            unreserve(made);
+        let fail = move |received: usize| {
+            unreserve(received);
             // SAFETY: `raw` was leaked above and no handle points into it: it is freed once,
             // here, and the pages made so far are given up as their `Gref`s drop.
             drop(unsafe { KBox::from_raw(raw) });
         };
+        let mut received = 0usize;
         let shared = GrantedPage::new_many(domid, readonly, n, |page| {
+            if received == n {
+                // More than asked for: never counted against `limit`, ended as it drops.
+                drop(page);
+                return;
+            }
+            received += 1;
             let gref = Gref {
                 users: AtomicU32::new(1),
                 block: at,
@@ -321,21 +330,18 @@ impl Block {
             // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet.
             let b = unsafe { &mut *raw };
             if n == 1 {
-                // No more than `n` pages come; were there a second, it would be given up as
-                // it drops (and `made` would not be `n`).
-                if b.one.is_none() {
-                    b.one = Some(gref);
-                }
+                b.one = Some(gref);
             } else {
-                // The capacity of `n` was reserved above and no more than `n` pages come: this
-                // neither allocates nor moves the pages made so far, so it cannot fail.
+                // The capacity of `n` was reserved above and no more than `n` pages get here:
+                // this neither allocates nor moves the pages made so far. Were it to fail, the
+                // page would be given up as it drops (and `made` would not be `n`).
                 let _ = b.grefs.push(gref, gfp);
             }
         });
         // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet.
         let made = unsafe { usize::from((*raw).one.is_some()) + (*raw).grefs.len() };
         if shared.is_err() || made != n {
-            fail(made);
+            fail(received);
             return Err(shared.err().unwrap_or(ENOMEM));
         }
         // SAFETY: `raw` is valid (leaked above); from now on its pages are only read.
@@ -365,7 +371,8 @@ struct GrefHandle {
 // handle alone gives it up (with its notification); `GrantedPage` and `Notify` are `Send`, so
 // that may happen on any thread, and so may freeing the block.
 unsafe impl Send for GrefHandle {}
-// SAFETY: As above: `&GrefHandle` gives access to reads of the page only.
+// SAFETY: As above: through `&GrefHandle` the page is only read (`GrantedPage::clear_byte` writes
+// it, but only `Gref::take` calls that, once, after the last count is gone).
 unsafe impl Sync for GrefHandle {}
 // What the two claims above rest on.
 const _: fn() = || {
@@ -713,8 +720,9 @@ impl GntAllocFile {
     }
 }
 
+// SAFETY: `OWNER` is this crate's `THIS_MODULE`.
 #[vtable]
-impl MiscDevice for GntAllocFile {
+unsafe impl MiscDevice for GntAllocFile {
     const OWNER: &'static ThisModule = &THIS_MODULE;
 
     fn open() -> Result<Pin<KBox<Self>>> {

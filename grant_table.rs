@@ -826,6 +826,7 @@ fn init() -> Result {
             }))
         },
         GFP_KERNEL,
+        kernel::built_in!(),
     )?;
     let mut reserved = lock.reserved.lock();
     if GNTTAB.get().is_some() {
@@ -894,6 +895,7 @@ fn init() -> Result {
             table <- new_spinlock_irq!(t, "gnttab_list_lock"),
         }),
         GFP_KERNEL,
+        kernel::built_in!(),
     )?;
     pr_info!("Grant table initialized\n");
     Ok(())
@@ -1254,10 +1256,11 @@ impl Driver {
 
     /// # Safety
     ///
-    /// `r` is the caller's reference; `frame` is memory the caller may lend until it ended
-    /// access through `r`.
+    /// `r` is the caller's reference, through which no access is granted now; `frame` is memory
+    /// the caller may lend until it ended access through `r`.
     unsafe fn grant_access_ref(r: Ref, domid: DomId, frame: u64, readonly: bool) {
-        // SAFETY: The frame is the caller's to lend (safety requirements).
+        // SAFETY: `r` is the caller's and grants nothing now; the frame is the caller's to lend
+        // (safety requirements).
         let granted =
             GrantRef::new(r).is_some_and(|gr| unsafe { SHARED.grant(gr, domid, frame, readonly) });
         if !granted && BAD_REF_LOG.allow() {
@@ -1276,7 +1279,8 @@ impl Driver {
         }
         let g = GrantTable::get().ok_or(ENOSPC)?;
         let r = g.table.lock().get_free(1)?;
-        // SAFETY: `r` was just allocated for the caller; the frame is the caller's to lend
+        // SAFETY: `r` was just allocated for the caller, and a free reference grants nothing
+        // (access through it ended before it was freed); the frame is the caller's to lend
         // (safety requirements).
         unsafe { Self::grant_access_ref(r, domid, frame, readonly) };
         Ok(r)
@@ -1313,7 +1317,8 @@ impl Driver {
             }
         }
         for (&r, &frame) in refs.iter().zip(frames).take(n) {
-            // SAFETY: `r` was just allocated for the caller; the frame is the caller's to lend
+            // SAFETY: `r` was just allocated for the caller, and a free reference grants nothing
+            // (access through it ended before it was freed); the frame is the caller's to lend
             // (safety requirements).
             unsafe { Self::grant_access_ref(r, domid, frame as u64, readonly) };
         }

@@ -73,8 +73,9 @@ pub extern "C" fn gnttab_max_grant_frames() -> c_uint {
 ///
 /// # Safety
 ///
-/// `addr` is a physical range reserved for the grant table, during early boot, before the table
-/// is set up.
+/// `addr` is the start of a physical range reserved for the grant table, large enough for the
+/// most grant frames Xen allows this domain (`gnttab_max_grant_frames()` as Xen answers it now),
+/// during early boot, before the table is set up.
 #[no_mangle]
 pub unsafe extern "C" fn gnttab_setup_auto_xlat_frames(addr: bindings::phys_addr_t) -> c_int {
     // SAFETY: By the safety requirements.
@@ -96,8 +97,8 @@ pub unsafe extern "C" fn gnttab_free_auto_xlat_frames() {
 ///
 /// # Safety
 ///
-/// `r` is a reference the caller allocated; `frame` is memory the caller may lend until it
-/// ended access through `r`.
+/// `r` is a reference the caller allocated, through which no access is granted now; `frame` is
+/// memory the caller may lend until it ended access through `r`.
 #[no_mangle]
 pub unsafe extern "C" fn gnttab_grant_foreign_access_ref(
     r: bindings::grant_ref_t,
@@ -150,8 +151,10 @@ pub unsafe extern "C" fn gnttab_try_end_foreign_access(r: bindings::grant_ref_t)
 ///
 /// # Safety
 ///
-/// `r` is a reference the caller allocated and no longer uses; `page` is null or a page on
-/// which the caller hands over one reference.
+/// `r` is a reference the caller allocated and no longer uses, and what it grants is the frame
+/// the caller lent through it, still allocated (with a null `page`, the grant table takes a
+/// reference on that frame's page if the end is deferred); `page` is null or a page on which the
+/// caller hands over one reference.
 #[no_mangle]
 pub unsafe extern "C" fn gnttab_end_foreign_access(
     r: bindings::grant_ref_t,
@@ -387,12 +390,11 @@ pub unsafe extern "C" fn gnttab_request_free_callback(
 ///
 /// # Safety
 ///
-/// `cb` is null or a callback structure; if it is registered, it stays valid until this
+/// `cb` is null or a valid callback structure (registered or not) that stays valid until this
 /// returns.
 #[no_mangle]
 pub unsafe extern "C" fn gnttab_cancel_free_callback(cb: *mut bindings::gnttab_free_callback) {
-    // Only compared with the registered callbacks, never dereferenced on its own.
-    // SAFETY: By the safety requirements.
+    // SAFETY: `cb` is null or valid for the call (safety requirements).
     if let Some(cb) = unsafe { FreeCallback::from_raw(cb) } {
         Driver::cancel_free_callback(cb)
     }
@@ -958,7 +960,7 @@ pub mod dma {
     ///
     /// # Safety
     ///
-    /// `args` is valid, with `pages` and `frames` arrays of `nr_pages` entries.
+    /// `args` is valid, with a valid `dev` and `pages` and `frames` arrays of `nr_pages` entries.
     #[no_mangle]
     pub unsafe extern "C" fn gnttab_dma_alloc_pages(
         args: *mut bindings::gnttab_dma_alloc_args,

@@ -51,7 +51,15 @@ impl<T: Sync + 'static> Global<T> {
     }
 
     /// Allocates and initialises the object; fails with `EBUSY` if it already exists.
-    pub fn init(&self, init: impl PinInit<T, Error>, flags: Flags) -> Result<&'static T> {
+    ///
+    /// The object is never dropped, so whatever it holds (a registration with C, say) is kept
+    /// for good: only built-in code may create one (see [`BuiltIn`]).
+    pub fn init(
+        &self,
+        init: impl PinInit<T, Error>,
+        flags: Flags,
+        _built_in: BuiltIn,
+    ) -> Result<&'static T> {
         let pinned: Pin<KBox<T>> = KBox::try_pin_init(init, flags)?;
         // SAFETY: The object is never moved out of its allocation: the box is leaked below (or
         // rebuilt and dropped in place if the slot is taken).
@@ -73,6 +81,7 @@ impl<T: Sync + 'static> Global<T> {
 
     /// Returns the object, creating it with `init()` if it does not exist yet. Should another
     /// caller create it meanwhile, that object is returned and the one made here is dropped.
+    /// Only built-in code may create one, as with [`Global::init`].
     ///
     /// # Examples
     ///
@@ -80,8 +89,8 @@ impl<T: Sync + 'static> Global<T> {
     /// use kernel::{global::Global, prelude::*};
     ///
     /// static ANSWER: Global<u32> = Global::new();
-    /// let a = ANSWER.get_or_init(|| Ok(42), GFP_KERNEL)?;
-    /// let b = ANSWER.get_or_init(|| Ok(7), GFP_KERNEL)?;
+    /// let a = ANSWER.get_or_init(|| Ok(42), GFP_KERNEL, kernel::built_in!())?;
+    /// let b = ANSWER.get_or_init(|| Ok(7), GFP_KERNEL, kernel::built_in!())?;
     /// assert_eq!((*a, *b), (42, 42));
     /// # Ok::<(), Error>(())
     /// ```
@@ -89,11 +98,12 @@ impl<T: Sync + 'static> Global<T> {
         &self,
         init: impl FnOnce() -> Result<I>,
         flags: Flags,
+        built_in: BuiltIn,
     ) -> Result<&'static T> {
         if let Some(obj) = self.get() {
             return Ok(obj);
         }
-        match self.init(init()?, flags) {
+        match self.init(init()?, flags, built_in) {
             Err(e) if e == EBUSY => self.get().ok_or(EBUSY),
             other => other,
         }
@@ -138,8 +148,10 @@ impl BuiltIn {
     ///
     /// # Safety
     ///
-    /// The code of the caller's crate and its `static`s are never freed: the crate is built into
-    /// the kernel image (its `.init` sections aside, which nothing here hands out).
+    /// Whatever the caller hands over with the proof (`'static` objects, functions, closures and
+    /// the code of generic functions instantiated for them) is never freed: it is the code and
+    /// `static`s of a crate built into the kernel image (its `.init` sections aside, which
+    /// nothing here hands out).
     #[doc(hidden)]
     pub const unsafe fn new_unchecked() -> Self {
         Self(())
@@ -148,6 +160,10 @@ impl BuiltIn {
 
 /// Gives a [`BuiltIn`] to code built into the kernel; in a loadable module (`cfg(MODULE)`, set
 /// by Kbuild for every object of a module) it does not compile.
+///
+/// `cfg(MODULE)` is that of the crate the macro is expanded in. The kernel crate itself must not
+/// use it in a generic or `#[inline]` function: a module could instantiate that function's code
+/// in the module.
 #[macro_export]
 macro_rules! built_in {
     () => {{

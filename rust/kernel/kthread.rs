@@ -93,11 +93,14 @@ pub fn should_stop() -> bool {
 
 /// Lets the freezer freeze the current kernel thread (see [`try_to_freeze`]).
 ///
-/// May sleep: it enters the refrigerator at once if the system is being frozen.
+/// May sleep: it enters the refrigerator at once if the system is being frozen. Call it with
+/// interrupts enabled: it enables them.
 pub fn set_freezable() {
     // SAFETY: `set_freezable()` has no preconditions: it only clears `PF_NOFREEZE` of the current
     // task, under the freezer's lock, and then calls `try_to_freeze()`, which may sleep. Sleeping
-    // in atomic context is a bug (`might_sleep()` reports it), not undefined behaviour.
+    // in atomic context is a bug (`might_sleep()` reports it), and so is calling it with
+    // interrupts disabled (its `spin_unlock_irq()` enables them, which can deadlock a lock taken
+    // with interrupts off), but neither is undefined behaviour.
     unsafe { bindings::set_freezable() };
 }
 

@@ -27,8 +27,14 @@ use crate::{
 use core::{marker::PhantomData, mem::MaybeUninit, pin::Pin};
 
 /// The state of one open file of a misc device, and what the device does with it.
+///
+/// # Safety
+///
+/// [`MiscDevice::OWNER`] must be the module of the crate that implements the trait (its
+/// `THIS_MODULE`), or a module that is never unloaded while any of that crate's code or data can
+/// still run or be used: the device's files keep it, and only it, loaded.
 #[vtable]
-pub trait MiscDevice: Sized + Send + Sync + 'static {
+pub unsafe trait MiscDevice: Sized + Send + Sync + 'static {
     /// The module the implementation belongs to: `&THIS_MODULE` of the crate that implements
     /// the trait (the static that `module!` defines there).
     ///
@@ -125,7 +131,10 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
             // SAFETY: `misc` is a filled-in `miscdevice`. It is pinned, so it stays where it is
             // until the registration is dropped, which deregisters it; its `name` is `'static`
             // and its `fops` live as long as the module of `T`, which stays loaded as long as
-            // the code of `T` can run.
+            // the code of `T` can run. (A registration a loadable module leaks instead, with
+            // `mem::forget` or a never-freed box, outlives the module, as upstream's does: Rust
+            // cannot make a destructor run. `Global`, which never drops what it holds, takes a
+            // `BuiltIn` for that reason.)
             // INVARIANT: On success `misc` is registered with the `file_operations` of `T`; on
             // failure the initialiser fails and no registration exists.
             to_result(unsafe { bindings::misc_register(misc) })
@@ -223,7 +232,8 @@ unsafe extern "C" fn mmap<T: MiscDevice>(
     let this = unsafe { state::<T>(file) };
     // SAFETY: By the function's requirements `vma` is being set up by this `mmap()` call, which
     // lasts as long as the reference. Its `vm_file` is `file`, whose `file_operations.owner` is
-    // `T::OWNER`, the module of the code the reference is passed to.
+    // `T::OWNER`, the module of the code the reference is passed to (safety requirement of the
+    // `MiscDevice` trait).
     let vma = unsafe { Vma::from_raw(vma) };
     match T::mmap(this, vma) {
         Ok(()) => 0,

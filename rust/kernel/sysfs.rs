@@ -214,7 +214,8 @@ impl ModuleAttribute {
 /// The group is never removed, so only built-in code may add one (see [`BuiltIn`]).
 ///
 /// The directory exists from `late_initcall` on (`param_sysfs_builtin_init()`), and only for
-/// names that have a parameter with a sysfs file. Fails with `ENOENT` otherwise. May sleep.
+/// names that have a parameter with a sysfs file. Fails with `ENOENT` otherwise, and for the
+/// directory of a loadable module (whose unloading the group would block). May sleep.
 pub fn add_module_group(
     name: &'static CStr,
     group: &'static AttributeGroup<ModuleAttribute>,
@@ -229,6 +230,17 @@ pub fn add_module_group(
     // SAFETY: `kset` is the live module kset, which is never freed; `name` is NUL-terminated.
     let kobj = unsafe { bindings::kset_find_obj(kset, name.as_char_ptr()) };
     if kobj.is_null() {
+        return Err(crate::error::code::ENOENT);
+    }
+    // SAFETY: `kobj` is in `module_kset`, so it is the `kobj` field of a live `module_kobject`
+    // (we hold a reference on it); `mod_` is set when the kobject is made and never changes.
+    let loadable = unsafe {
+        let mk = crate::container_of!(kobj, bindings::module_kobject, kobj);
+        !(*mk).mod_.is_null()
+    };
+    if loadable {
+        // SAFETY: Drops the reference `kset_find_obj` took.
+        unsafe { bindings::kobject_put(kobj) };
         return Err(crate::error::code::ENOENT);
     }
     // The reference `kset_find_obj` took is kept: the group lives as long as the kernel.

@@ -130,8 +130,12 @@ unsafe fn grant_table_op<T>(cmd: u32, op: *mut T, count: u32) -> c_int {
     unsafe { bindings::HYPERVISOR_grant_table_op(cmd, op.cast(), count) }
 }
 
-/// The largest number of grant frames the hypervisor allows this domain, if it says.
+/// The largest number of grant frames the hypervisor allows this domain, if it says (`None`
+/// too when the kernel does not run on Xen).
 pub fn query_max_frames() -> Option<u32> {
+    if !super::domain() {
+        return None;
+    }
     let mut query = bindings::gnttab_query_size {
         dom: DOMID_SELF,
         ..Default::default()
@@ -162,8 +166,12 @@ pub unsafe fn set_version(version: Version) -> Option<Version> {
 }
 
 /// Fills `frames` with the machine frames of the first `frames.len()` grant frames, growing
-/// the table to that size (`GNTTABOP_setup_table`).
+/// the table to that size (`GNTTABOP_setup_table`). `ENODEV` when the kernel does not run on
+/// Xen.
 pub fn setup_table(frames: &mut [Frame]) -> Result {
+    if !super::domain() {
+        return Err(ENODEV);
+    }
     let mut setup = bindings::gnttab_setup_table {
         dom: DOMID_SELF,
         nr_frames: u32::try_from(frames.len()).map_err(|_| EINVAL)?,
@@ -180,7 +188,11 @@ pub fn setup_table(frames: &mut [Frame]) -> Result {
 }
 
 /// Fills `frames` with the frames of the v2 status array (`GNTTABOP_get_status_frames`).
+/// `ENODEV` when the kernel does not run on Xen.
 pub fn get_status_frames(frames: &mut [u64]) -> Result {
+    if !super::domain() {
+        return Err(ENODEV);
+    }
     let mut get = bindings::gnttab_get_status_frames {
         nr_frames: u32::try_from(frames.len()).map_err(|_| EINVAL)?,
         dom: DOMID_SELF,
@@ -395,6 +407,10 @@ impl SharedTable {
     /// its entry cannot hold `frame` ([`SharedTable::holds`]): nothing is granted then.
     ///
     /// # Safety
+    ///
+    /// `r` must be a reference the caller allocated (nobody else grants through it), through
+    /// which no access is granted now: a grant that is still in force (or still mapped) would be
+    /// overwritten, losing the hypervisor's record that it is in use.
     ///
     /// `frame` must be memory the caller may lend: it must stay allocated to the caller, and not
     /// be reused for anything else, until access through `r` has ended

@@ -50,8 +50,12 @@ pub fn auto_translated() -> bool {
     unsafe { bindings::xen_feature(bindings::XENFEAT_auto_translated_physmap as _) != 0 }
 }
 
-/// The domain's current reservation in pages, as the hypervisor reports it.
+/// The domain's current reservation in pages, as the hypervisor reports it (`None` when the
+/// kernel does not run on Xen).
 pub fn current_reservation() -> Option<u64> {
+    if !domain() {
+        return None;
+    }
     let mut domid = bindings::DOMID_SELF as bindings::domid_t;
     // SAFETY: The hypercall only reads the domain id, a local.
     let ret = unsafe {
@@ -63,10 +67,12 @@ pub fn current_reservation() -> Option<u64> {
     u64::try_from(ret).ok().filter(|&n| n > 0)
 }
 
-/// The highest page frame number of boot memory.
+/// The highest page frame number of boot memory (and of memory hot-added since).
 pub fn max_pfn() -> u64 {
-    // SAFETY: Written only during early boot.
-    unsafe { bindings::max_pfn as u64 }
+    // SAFETY: `max_pfn` is an aligned word that lives for the whole run; memory hotplug updates
+    // it (`update_end_of_memory_vars()`) while other CPUs run, so it is read once, as C's
+    // `READ_ONCE()` does, which does not tear.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::max_pfn)) as u64 }
 }
 
 /// The number of page frames of RAM the kernel knows about.

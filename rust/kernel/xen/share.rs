@@ -35,7 +35,12 @@ pub struct GrantedPage {
 
 impl GrantedPage {
     /// Allocates a zeroed page and grants `domid` access to it, read-only if `readonly`.
+    ///
+    /// Fails with `ENODEV` when the kernel does not run on Xen (there is no grant table).
     pub fn new(domid: DomId, readonly: bool) -> Result<Self> {
+        if !super::domain() {
+            return Err(ENODEV);
+        }
         let page =
             Page::alloc_page(flags::GFP_KERNEL | flags::__GFP_ZERO).map_err(|AllocError| ENOMEM)?;
         // SAFETY: `page` is a valid page of this domain.
@@ -131,6 +136,9 @@ impl GrantedPage {
         n: usize,
         mut f: impl FnMut(GrantedPage),
     ) -> Result {
+        if !super::domain() {
+            return Err(ENODEV);
+        }
         #[cfg(CONFIG_XEN_GRANT_TABLE_RUST)]
         if n > 1 {
             let mut left = n;
@@ -305,8 +313,14 @@ pub struct EventChannel {
 
 impl EventChannel {
     /// Takes a reference on `port`, which user space bound (through `/dev/xen/evtchn`).
+    ///
+    /// Fails with `ENODEV` when the kernel does not run on Xen (there are no event channels).
     pub fn get(port: u32) -> Result<Self> {
-        // SAFETY: `evtchn_get()` checks the port itself.
+        if !super::domain() {
+            return Err(ENODEV);
+        }
+        // SAFETY: On Xen the event channel operations are set up before any driver runs, and
+        // `evtchn_get()` checks the port itself.
         let rc = unsafe { bindings::evtchn_get(port) };
         if rc != 0 {
             return Err(Error::from_errno(rc));
