@@ -76,10 +76,10 @@ impl StaticDelayedWork {
         ) {
             Ok(_) => {
                 // SAFETY: `dwork` lives forever and never moves (`&'static self`), and neither it
-                // nor `func` is ever freed (`BuiltIn`: the caller is built into the kernel). This call moved
-                // `state` from `UNINIT` to `INITIALISING`, so it is the only one that initialises
-                // `dwork`, and by the type invariant nothing else touches `dwork` before `state`
-                // is `READY`, which happens only below.
+                // nor `func` is ever freed (`BuiltIn`: the caller is built into the kernel). This
+                // call moved `state` from `UNINIT` to `INITIALISING`, so it is the only one that
+                // initialises `dwork`, and by the type invariant nothing else touches `dwork`
+                // before `state` is `READY`, which happens only below.
                 unsafe { bindings::init_delayed_work(self.dwork.get(), Some(run)) };
                 // INVARIANT: `dwork` was initialised just above; `Release` publishes that to
                 // whoever sees `READY` with `Acquire`.

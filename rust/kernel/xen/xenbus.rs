@@ -165,10 +165,10 @@ impl XenstoreNotifier {
         // INVARIANT: This is the call that set `registered`, so the notifier is handed to xenbus
         // once.
         // SAFETY: The notifier block is `'static` and never moves, and neither it nor its callback
-        // is ever freed (`BuiltIn`: the caller is built into the kernel). By the type invariant it has
-        // never been registered (only the call that set `registered` gets here), so it is not on
-        // the xenstore notifier chain yet. Its callback is `notifier_trampoline`, which expects
-        // the block of a `XenstoreNotifier`.
+        // is ever freed (`BuiltIn`: the caller is built into the kernel). By the type invariant
+        // it has never been registered (only the call that set `registered` gets here), so it is
+        // not on the xenstore notifier chain yet. Its callback is `notifier_trampoline`, which
+        // expects the block of a `XenstoreNotifier`.
         unsafe { bindings::register_xenstore_notifier(self.nb.get()) };
     }
 }
