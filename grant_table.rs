@@ -1124,12 +1124,16 @@ fn reclaim() {
         if t.deferred[level].len > 0 {
             t.due[level] = at.wrapping_add(next);
         }
-        if freed_here > 0
-            && freed_here.saturating_mul(ACTIVE_SHARE) >= looked
-            && t.deferred[up].len > 0
-        {
-            t.due[up] = at.wrapping_add(retry_delay(0));
-            t.full_look |= 1u16 << up;
+        if freed_here > 0 && freed_here.saturating_mul(ACTIVE_SHARE) >= looked {
+            // The other domain is unmapping: what this look found still mapped (now one level
+            // up) and the rest of this level, which a slice did not reach, are looked at whole
+            // soon.
+            for lv in [up, level] {
+                if t.deferred[lv].len > 0 {
+                    t.due[lv] = at.wrapping_add(retry_delay(0));
+                    t.full_look |= 1u16 << lv;
+                }
+            }
         }
     }
     pr_debug!("Freed {} references\n", freed_total);
