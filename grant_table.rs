@@ -262,10 +262,10 @@ static INIT_LOCK: Global<InitLock> = Global::new();
 /// What [`init`] keeps between calls.
 #[pin_data]
 struct InitLock {
-    /// The number of grant frames `gt::arch_init` reserved room for, once it succeeded: it must
-    /// run only once per boot, even if a later step of `init` fails.
+    /// Whether `gt::arch_init` succeeded: it must run only once per boot, even if a later step
+    /// of `init` fails.
     #[pin]
-    reserved: Mutex<Option<u32>>,
+    reserved: Mutex<bool>,
 }
 static RECLAIM: StaticDelayedWork = StaticDelayedWork::new(reclaim);
 static BOOT_MAX_FRAMES: AtomicU32 = AtomicU32::new(0);
@@ -822,7 +822,7 @@ fn init() -> Result {
     let lock = INIT_LOCK.get_or_init(
         || {
             Ok(try_pin_init!(InitLock {
-                reserved <- new_mutex!(None, "gnttab_init"),
+                reserved <- new_mutex!(false, "gnttab_init"),
             }))
         },
         GFP_KERNEL,
@@ -847,12 +847,12 @@ fn init() -> Result {
     let mut user = KVec::with_capacity(max_refs.div_ceil(64), GFP_KERNEL)?;
     user.extend_with(max_refs.div_ceil(64), 0, GFP_KERNEL)?;
     // `max_grant_frames()` never exceeds its first answer, for which the areas were reserved.
-    if reserved.is_none() {
+    if !*reserved {
         // SAFETY: `arch_init` has not succeeded yet (`reserved` records it, under `INIT_LOCK`),
         // and a failed one leaves nothing behind; no other `arch_gnttab_*` call comes before
         // the table is set up below.
         unsafe { gt::arch_init(max_frames, status_frames(max_frames))? };
-        *reserved = Some(max_frames);
+        *reserved = true;
     }
 
     let mut t = Table {
