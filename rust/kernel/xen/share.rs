@@ -146,9 +146,14 @@ impl GrantedPage {
                 let k = left.min(BATCH);
                 let mut pages: [Option<Page>; BATCH] = [const { None }; BATCH];
                 let mut frames: [crate::ffi::c_ulong; BATCH] = [0; BATCH];
+                let gfp = flags::GFP_KERNEL | flags::__GFP_ZERO;
+                // The pages come from the allocator together, or one by one where it stopped.
+                Page::alloc_bulk(gfp, &mut pages[..k]);
                 for (slot, frame) in pages.iter_mut().zip(frames.iter_mut()).take(k) {
-                    let page = Page::alloc_page(flags::GFP_KERNEL | flags::__GFP_ZERO)
-                        .map_err(|AllocError| ENOMEM)?;
+                    let page = match slot.take() {
+                        Some(page) => page,
+                        None => Page::alloc_page(gfp).map_err(|AllocError| ENOMEM)?,
+                    };
                     // SAFETY: `page` is a valid page of this domain.
                     *frame = unsafe { bindings::xen_page_to_gfn(page.as_ptr()) };
                     *slot = Some(page);

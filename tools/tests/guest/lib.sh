@@ -72,7 +72,7 @@ balloon_to() {
 # ends when the guest is gone (a reset destroys it) or when neither its
 # console nor Xen's has printed anything for 180 s.
 domu_start() {
-	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" try g=/guest
+	local type=${5:-pv} extra="console=hvc0 ${4:-}" more="" g=/guest
 	if [ "$type" = hvm ]; then
 		# Direct kernel boot by Debian's device model (hvmloader, SeaBIOS,
 		# QEMU's linuxboot ROM); no emulated display. The kernel logs to
@@ -111,6 +111,13 @@ on_crash = "destroy"
 on_reboot = "destroy"
 $more
 EOC
+	domu_create "$1" "$type"
+}
+
+# domu_create NAME TYPE: creates NAME from /etc/xen/NAME.cfg and waits until
+# it is ready (boot_wait), with domu_start's three tries for PVH and HVM.
+domu_create() {
+	local try
 	for try in 1 2 3; do
 		: > "/var/log/xen/console/guest-$1.log"
 		xl create "/etc/xen/$1.cfg" >/tmp/xl-create-$1.log 2>&1 || {
@@ -118,8 +125,8 @@ EOC
 			return 1
 		}
 		# An HVM guest first runs hvmloader and SeaBIOS, all emulated.
-		boot_wait "$1" $([ "$type" = hvm ] && echo 400 || echo 180) && return 0
-		[ "$type" = pv ] && return 1
+		boot_wait "$1" $([ "$2" = hvm ] && echo 400 || echo 180) && return 0
+		[ "$2" = pv ] && return 1
 		echo "domu_start: $1 did not come up (try $try): $(xl dmesg | grep -E 'Triple fault' | tail -1)"
 		xl destroy "$1" 2>/dev/null
 	done

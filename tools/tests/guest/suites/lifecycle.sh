@@ -233,21 +233,8 @@ disk = [ "format=raw,vdev=xvda,access=rw,script=/etc/xen/scripts/xr-block,target
 vif = [ "mac=00:16:3e:00:09:12,script=/etc/xen/scripts/xr-vif" ]
 $more
 EOC
-	# A PVH domU gets three tries, as domu_start gives: under TCG one now
-	# and then triple-faults early, in Xen's own code (the emulator's doing).
-	booted=
-	for try in 1 2 3; do
-		rm -f /var/log/xen/console/guest-$name*.log
-		if xl create /etc/xen/$name.cfg >/tmp/xl-create-$name.log 2>&1 &&
-			boot_wait $name 180; then
-			booted=1
-			break
-		fi
-		[ $type = pv ] && break
-		echo "lifecycle: $name did not come up (try $try): $(xl dmesg | grep -E 'Triple fault' | tail -1)"
-		xl destroy $name 2>/dev/null
-	done
-	if [ -n "$booted" ]; then
+	# A PVH domU gets three tries (domu_create).
+	if domu_create $name $type; then
 		pass lc-$type-boots
 		d0=$(xl domid $name)
 	else
