@@ -41,7 +41,7 @@ mod handles;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use handles::{
     AutoXlatFrames, CallbackFn, CallbackList, FreeCallback, KernelOps, OwnedPage, PageArray,
-    PageDrops, UnmapItem,
+    UnmapItem,
 };
 use kernel::{
     c_str,
@@ -1338,7 +1338,6 @@ impl Driver {
     unsafe fn end_access_user_many(refs: &[Ref], pages: &[*mut kernel::bindings::page]) -> u32 {
         const CHUNK: usize = 64;
         let mut deferred = 0;
-        let mut free = PageDrops::new();
         for (refs, pages) in refs.chunks(CHUNK).zip(pages.chunks(CHUNK)) {
             let mut ended = 0u64;
             for (i, &r) in refs.iter().enumerate() {
@@ -1361,9 +1360,7 @@ impl Driver {
                 // SAFETY: The caller gives up one reference on each page (safety requirements).
                 let page = unsafe { OwnedPage::from_raw(page) };
                 if ended & (1 << i) != 0 {
-                    if let Some(page) = page {
-                        free.push(page);
-                    }
+                    drop(page);
                 } else {
                     // SAFETY: Access through `r` did not end; what it grants was lent through it
                     // (safety requirements).

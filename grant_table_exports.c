@@ -113,11 +113,6 @@ void xen_gnttab_page_set_foreign(struct page *page, domid_t domid,
 	foreign->gref = gref;
 }
 
-void xen_gnttab_release_pages(struct page **pages, int nr)
-{
-	release_pages(pages, nr);
-}
-
 void xen_gnttab_page_clear_foreign(struct page *page)
 {
 	ClearPageForeign(page);

@@ -16,11 +16,6 @@ unsigned int xen_gnttab_pv_machine_address_width(void);
 /* Marks @page as mapping grant @gref of @domid (SetPageForeign()). */
 void xen_gnttab_page_set_foreign(struct page *page, domid_t domid,
 				 grant_ref_t gref);
-/*
- * Drops one reference on each of @nr pages (release_pages(): the pages freed
- * go back under one lock of the allocator's per-CPU lists).
- */
-void xen_gnttab_release_pages(struct page **pages, int nr);
 /* Clears the foreign mark of @page (ClearPageForeign()). */
 void xen_gnttab_page_clear_foreign(struct page *page);
 /*

@@ -28,7 +28,6 @@ extern "C" {
     // Defined in `grant_table_exports.c`, built in and not exported (see `grant_table_rust.h`).
     fn xen_gnttab_page_set_foreign(page: *mut bindings::page, domid: DomId, gref: u32);
     fn xen_gnttab_page_clear_foreign(page: *mut bindings::page);
-    fn xen_gnttab_release_pages(pages: *mut *mut bindings::page, nr: c_int);
 }
 
 /// The frames of the auto-translated grant table (`xen_auto_xlat_grant_frames`, defined in
@@ -189,58 +188,6 @@ impl Drop for OwnedPage {
     fn drop(&mut self) {
         // SAFETY: Valid page, and this value owns one reference (type invariant), given up now.
         unsafe { bindings::put_page(self.page.as_ptr()) }
-    }
-}
-
-/// Page references dropped together: as dropping each [`OwnedPage`] does, but through one
-/// `release_pages()` call per 64, which frees pages under one lock of the allocator's per-CPU
-/// lists instead of one each.
-///
-/// # Invariants
-///
-/// This value owns one reference on each page of `pages[..n]`.
-pub(crate) struct PageDrops {
-    pages: [*mut bindings::page; PageDrops::MAX],
-    n: usize,
-}
-
-impl PageDrops {
-    const MAX: usize = 64;
-
-    /// An empty batch.
-    pub(crate) const fn new() -> Self {
-        // INVARIANT: No page.
-        Self {
-            pages: [ptr::null_mut(); Self::MAX],
-            n: 0,
-        }
-    }
-
-    /// Adds `page`, whose reference is dropped no later than the batch.
-    pub(crate) fn push(&mut self, page: OwnedPage) {
-        if self.n == Self::MAX {
-            self.flush();
-        }
-        let page = core::mem::ManuallyDrop::new(page);
-        self.pages[self.n] = page.page.as_ptr();
-        // INVARIANT: The reference `page` owned is the batch's now (`page` is never dropped).
-        self.n += 1;
-    }
-
-    fn flush(&mut self) {
-        if self.n > 0 {
-            // SAFETY: The batch owns one reference on each of the first `n` pages (type
-            // invariant), and `release_pages()` drops one on each.
-            unsafe { xen_gnttab_release_pages(self.pages.as_mut_ptr(), self.n as c_int) };
-            // INVARIANT: Those references are gone, and so are the pages from the batch.
-            self.n = 0;
-        }
-    }
-}
-
-impl Drop for PageDrops {
-    fn drop(&mut self) {
-        self.flush();
     }
 }
 
