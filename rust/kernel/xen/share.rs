@@ -150,13 +150,12 @@ impl GrantedPage {
                 // The pages come from the allocator together, or one by one where it stopped.
                 Page::alloc_bulk(gfp, &mut pages[..k]);
                 for (slot, frame) in pages.iter_mut().zip(frames.iter_mut()).take(k) {
-                    let page = match slot.take() {
+                    let page = match slot {
                         Some(page) => page,
-                        None => Page::alloc_page(gfp).map_err(|AllocError| ENOMEM)?,
+                        None => slot.insert(Page::alloc_page(gfp).map_err(|AllocError| ENOMEM)?),
                     };
                     // SAFETY: `page` is a valid page of this domain.
                     *frame = unsafe { bindings::xen_page_to_gfn(page.as_ptr()) };
-                    *slot = Some(page);
                 }
                 let mut refs: [bindings::grant_ref_t; BATCH] = [0; BATCH];
                 // SAFETY: `frames` and `refs` hold `k` entries each; the frames are pages this
