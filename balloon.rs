@@ -563,7 +563,12 @@ fn balloon_thread(b: &'static Balloon) {
             };
         }
         if credit < 0 {
-            let n = (credit.unsigned_abs()).min(platform::available_pages());
+            // What is available beyond the allocator's reserve, and as much again kept back:
+            // a target below what the guest can give stops with room left for the kernel's own
+            // allocations (forks, page tables, slab) instead of at the allocator's minimum, where
+            // the next of them could wake the OOM killer.
+            let room = platform::available_pages().saturating_sub(platform::reserve_pages());
+            let n = (credit.unsigned_abs()).min(room);
             guard.state = guard.decrease_reservation(n, AllocMode::Balloon);
             if guard.state == State::Done
                 && n != credit.unsigned_abs()

@@ -265,9 +265,10 @@ struct Block {
     live: AtomicUsize,
     /// The file's count of pages the other domain still mapped when they were given up.
     left: Arc<AtomicU32>,
-    /// The page of a request for one page, which then allocates no `grefs`.
+    /// The page of a request for one page, which then has no `grefs` (nothing to allocate or
+    /// free besides the block).
     one: Option<Gref>,
-    grefs: KVVec<Gref>,
+    grefs: Option<KVVec<Gref>>,
 }
 
 impl Block {
@@ -290,16 +291,15 @@ impl Block {
         if n == 0 {
             return Ok(());
         }
+        if n == 1 {
+            return Self::share_one(domid, readonly, left, gfp, f);
+        }
         let block = KBox::new(
             Block {
                 live: AtomicUsize::new(n),
                 left: left.clone(),
                 one: None,
-                grefs: if n == 1 {
-                    KVVec::new()
-                } else {
-                    KVVec::with_capacity(n, gfp).inspect_err(|_| unreserve(0))?
-                },
+                grefs: Some(KVVec::with_capacity(n, gfp).inspect_err(|_| unreserve(0))?),
             },
             gfp,
         )
@@ -329,25 +329,74 @@ impl Block {
             };
             // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet.
             let b = unsafe { &mut *raw };
-            if n == 1 {
-                b.one = Some(gref);
-            } else {
+            if let Some(grefs) = &mut b.grefs {
                 // The capacity of `n` was reserved above and no more than `n` pages get here:
                 // this neither allocates nor moves the pages made so far. Were it to fail, the
                 // page would be given up as it drops (and `made` would not be `n`).
-                let _ = b.grefs.push(gref, gfp);
+                let _ = grefs.push(gref, gfp);
             }
         });
         // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet.
-        let made = unsafe { usize::from((*raw).one.is_some()) + (*raw).grefs.len() };
+        let made = unsafe { (*raw).grefs.as_ref().map_or(0, |g| g.len()) };
         if shared.is_err() || made != n {
             fail(received);
             return Err(shared.err().unwrap_or(ENOMEM));
         }
         // SAFETY: `raw` is valid (leaked above); from now on its pages are only read.
         let b = unsafe { &*raw };
-        for g in Iterator::chain(b.one.iter(), b.grefs.iter()) {
+        for g in b.grefs.iter().flatten() {
             // INVARIANT: Each page was made with one count, which its handle takes over; the
+            // block now lives until `live` reaches zero.
+            f(GrefHandle {
+                gref: NonNull::from(g),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Block {
+    /// [`Block::share`] of one page: the page is made first and goes straight into its block.
+    fn share_one(
+        domid: u16,
+        readonly: bool,
+        left: &Arc<AtomicU32>,
+        gfp: kernel::alloc::Flags,
+        f: impl FnOnce(GrefHandle),
+    ) -> Result {
+        let page = GrantedPage::new(domid, readonly).inspect_err(|_| {
+            SHARED_PAGES.fetch_sub(1, Ordering::Relaxed);
+        })?;
+        // Should the block's allocation fail, the page's `Gref` drops with it, which ends the
+        // grant and gives its share of `limit` back.
+        let block = KBox::new(
+            Block {
+                live: AtomicUsize::new(1),
+                left: left.clone(),
+                one: Some(Gref {
+                    users: AtomicU32::new(1),
+                    block: NonNull::dangling(),
+                    page: UnsafeCell::new(ManuallyDrop::new(page)),
+                    notify: UnsafeCell::new(Notify::default()),
+                }),
+                grefs: None,
+            },
+            gfp,
+        )?;
+        let raw = KBox::into_raw(block);
+        // SAFETY: `KBox::into_raw` never returns null.
+        let at = unsafe { NonNull::new_unchecked(raw) };
+        // SAFETY: `raw` is valid (leaked above) and nothing else uses it yet; its page points
+        // back to it before any handle exists. From then on the page is only read.
+        let g = unsafe {
+            let one = (*raw).one.as_mut();
+            if let Some(g) = one {
+                g.block = at;
+            }
+            (*raw).one.as_ref()
+        };
+        if let Some(g) = g {
+            // INVARIANT: The page was made with one count, which its handle takes over; the
             // block now lives until `live` reaches zero.
             f(GrefHandle {
                 gref: NonNull::from(g),
@@ -463,7 +512,7 @@ unsafe fn release(gref: NonNull<Gref>, batch: Option<&mut EndBatch>) {
 }
 
 /// Requests of up to this many pages build the reply on the stack (`alloc`).
-const SMALL_ALLOC: usize = 64;
+const SMALL_ALLOC: usize = 16;
 
 /// The pages of one open file, in the order of their offsets.
 struct FileGrefs {
@@ -548,8 +597,8 @@ struct GntAllocFile {
 struct MappedGrefs {
     /// The first page, so that a mapping of one page allocates nothing more.
     small: [Option<GrefHandle>; MAP_INLINE],
-    /// The others.
-    more: KVVec<GrefHandle>,
+    /// The others, if any (a mapping of one page has no vector to free).
+    more: Option<KVVec<GrefHandle>>,
     left: Arc<AtomicU32>,
 }
 
@@ -558,7 +607,7 @@ const MAP_INLINE: usize = 1;
 
 impl MappedGrefs {
     fn iter(&self) -> impl Iterator<Item = &GrefHandle> {
-        Iterator::chain(self.small.iter().flatten(), self.more.iter())
+        Iterator::chain(self.small.iter().flatten(), self.more.iter().flatten())
     }
 }
 
@@ -568,10 +617,8 @@ impl Drop for MappedGrefs {
         for h in self.small.iter_mut().filter_map(Option::take) {
             h.put(&mut batch);
         }
-        if !self.more.is_empty() {
-            for h in core::mem::replace(&mut self.more, KVVec::new()) {
-                h.put(&mut batch);
-            }
+        for h in self.more.take().into_iter().flatten() {
+            h.put(&mut batch);
         }
         self.left.fetch_add(batch.finish(), Ordering::Relaxed);
     }
@@ -781,19 +828,21 @@ unsafe impl MiscDevice for GntAllocFile {
             let first = file.find(index, count).ok_or(ENOENT)?;
             let mut mapped = MappedGrefs {
                 small: [const { None }; MAP_INLINE],
-                more: KVVec::new(),
+                more: None,
                 left: file.left.clone(),
             };
             // At most what the file shares; kvmalloc() for large ones.
             if count > MAP_INLINE {
-                mapped.more.reserve(count - MAP_INLINE, GFP_KERNEL)?;
+                mapped.more = Some(KVVec::with_capacity(count - MAP_INLINE, GFP_KERNEL)?);
             }
             let mut small = mapped.small.iter_mut();
             for (_, g) in &file.grefs[first..first + count] {
                 let h = g.try_clone()?;
-                match small.next() {
-                    Some(slot) => *slot = Some(h),
-                    None => mapped.more.push(h, GFP_KERNEL)?,
+                match (small.next(), &mut mapped.more) {
+                    (Some(slot), _) => *slot = Some(h),
+                    (None, Some(more)) => more.push(h, GFP_KERNEL)?,
+                    // `count` pages, of which `MAP_INLINE` inline: not reached.
+                    (None, None) => return Err(EINVAL),
                 }
             }
             mapped

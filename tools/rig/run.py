@@ -83,6 +83,9 @@ BENCHES = {
                "xen:gnttab_max_frames=512 xen:dom0_mem=2048M,max:4096M", "bench_grant")
               for n in (10, 10000, 0)],
     "gntalloc": [("xenrig.reps=3", "bench_gntalloc")],
+    # The same with guest time counted in instructions: what each driver costs, whatever
+    # the host's load (the timed cells move by 10-20 % between runs of one build).
+    "gntalloc-icount": [("xenrig.reps=3 qemu:icount", "bench_gntalloc")],
     # The balloon thread's CPU time while dom0's target cannot be met (below and above).
     "idle": [("xenrig.reps=1", "bench_idle")],
     # CPU time while 100,000 deferred entries stay mapped for 60 s (with the other grant rows).
