@@ -42,6 +42,14 @@ ask() {
 		[ -n "$ANS" ] && return 0
 		sleep 0.2
 	done
+	# The first request a guest leaves unanswered: what its console and
+	# Xen's last said (a guest that stalls stays silent for the rest).
+	if [ -z "${ASK_DUMPED:-}" ]; then
+		ASK_DUMPED=1
+		echo "--- $1 did not answer '$2': its console (last 30 lines), then Xen's (last 10):"
+		cat /var/log/xen/console/guest-"$1"*.log 2>/dev/null | tr -d '\r' | tail -30 | sed 's/^/    /'
+		xl dmesg | tail -10 | sed 's/^/    /'
+	fi
 	return 1
 }
 # current_is NAME KIB: the domU's balloon reports current_kb KIB.
